@@ -1,0 +1,3 @@
+from scanhive.cli import app
+
+app(prog_name="scanhive")

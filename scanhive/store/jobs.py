@@ -1,0 +1,226 @@
+"""Reading and writing job rows: the durable queue and the results it ends in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+
+from scanhive.store import webhooks
+from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, jobs
+
+HASH_COLUMNS = {32: jobs.c.md5, 40: jobs.c.sha1, 64: jobs.c.sha256, 128: jobs.c.sha512}
+
+
+def insert(db: Engine, **values: Any) -> None:
+    """Record a new job; from here on its data_id survives any crash."""
+    with db.begin() as conn:
+        conn.execute(jobs.insert().values(state=QUEUED, attempts=0, **values))
+
+
+def get(db: Engine, data_id: str) -> RowMapping | None:
+    with db.connect() as conn:
+        return conn.execute(select(jobs).where(jobs.c.data_id == data_id)).mappings().first()
+
+
+def pending_count(db: Engine) -> int:
+    """Jobs queued or running (what the queue limit counts)."""
+    with db.connect() as conn:
+        query = select(func.count()).select_from(jobs).where(jobs.c.state.in_([QUEUED, RUNNING]))
+        return int(conn.execute(query).scalar_one())
+
+
+def claim(db: Engine, worker: str) -> RowMapping | None:
+    """Atomically take the oldest queued job for `worker`, or None when the queue is empty."""
+    oldest = (
+        select(jobs.c.seq)
+        .where(jobs.c.state == QUEUED)
+        .order_by(jobs.c.seq)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    query = (
+        update(jobs)
+        .where(jobs.c.seq == oldest, jobs.c.state == QUEUED)
+        .values(
+            state=RUNNING,
+            worker=worker,
+            attempts=jobs.c.attempts + 1,
+            start_ts=func.coalesce(jobs.c.start_ts, time.time()),
+        )
+        .returning(*jobs.c)
+    )
+    with db.begin() as conn:
+        return conn.execute(query).mappings().first()
+
+
+#: Decides an archive's final (code, record) from its own job row and its children's codes.
+Conclude = Callable[[RowMapping, list[int]], tuple[int, dict[str, Any]]]
+
+
+def finish(
+    db: Engine,
+    data_id: str,
+    scan_all_result_i: int,
+    result: dict[str, Any],
+    conclude: Conclude,
+    waiting: bool = False,
+) -> bool:
+    """Store a job's result: final, or (`waiting`) its own while its children are analyzed.
+
+    Returns False when the job was finished meanwhile (cancelled). Finishing the last child of a
+    waiting archive concludes the archive, and so on up the tree, in the same transaction.
+    """
+    query = (
+        update(jobs)
+        .where(jobs.c.data_id == data_id, jobs.c.state.in_([QUEUED, RUNNING]))
+        .values(
+            state=WAITING if waiting else DONE,
+            end_ts=time.time(),
+            scan_all_result_i=scan_all_result_i,
+            result=result,
+        )
+    )
+    with db.begin() as conn:
+        if conn.execute(query).rowcount != 1:
+            return False
+        if waiting:
+            _roll_up(conn, data_id, conclude)
+        else:
+            webhooks.enqueue_for(conn, [data_id])
+            parent = conn.execute(select(jobs.c.parent_data_id).where(jobs.c.data_id == data_id)).scalar_one()
+            _roll_up(conn, parent, conclude)
+    return True
+
+
+def _roll_up(conn: Connection, data_id: str | None, conclude: Conclude) -> None:
+    """Conclude waiting archives whose children are all done, from `data_id` upwards."""
+    while data_id is not None:
+        parent = conn.execute(select(jobs).where(jobs.c.data_id == data_id).with_for_update()).mappings().first()
+        if parent is None or parent["state"] != WAITING:
+            return
+        children_states = conn.execute(
+            select(jobs.c.state, jobs.c.scan_all_result_i).where(jobs.c.parent_data_id == data_id)
+        ).all()
+        if any(state != DONE for state, _ in children_states):
+            return
+        code, record = conclude(parent, [child_code for _, child_code in children_states])
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.data_id == data_id)
+            .values(state=DONE, end_ts=time.time(), scan_all_result_i=code, result=record)
+        )
+        webhooks.enqueue_for(conn, [data_id])
+        data_id = parent["parent_data_id"]
+
+
+def record_children(db: Engine, parent_data_id: str, extraction: dict[str, Any], children: list[dict[str, Any]]) -> None:
+    """Queue an archive's extracted children and remember the extraction, atomically."""
+    with db.begin() as conn:
+        for child in children:
+            conn.execute(jobs.insert().values(state=QUEUED, attempts=0, parent_data_id=parent_data_id, **child))
+        conn.execute(update(jobs).where(jobs.c.data_id == parent_data_id).values(extraction=extraction))
+
+
+def children_page(db: Engine, parent_data_id: str, first: int, size: int) -> tuple[Sequence[RowMapping], list[tuple[str, int | None]]]:
+    """One page of an archive's direct children, and (data_id, final code or None) of all of them."""
+    with db.connect() as conn:
+        everyone = conn.execute(
+            select(jobs.c.data_id, jobs.c.state, jobs.c.scan_all_result_i)
+            .where(jobs.c.parent_data_id == parent_data_id)
+            .order_by(jobs.c.seq)
+        ).all()
+        page = conn.execute(
+            select(jobs).where(jobs.c.parent_data_id == parent_data_id).order_by(jobs.c.seq).offset(first).limit(size)
+        ).mappings().all()
+    return page, [(row.data_id, row.scan_all_result_i if row.state == DONE else None) for row in everyone]
+
+
+def requeue(db: Engine, workers: Iterable[str] | None = None) -> int:
+    """Put running jobs back in the queue: those of `workers`, or all of them (after a restart)."""
+    query = update(jobs).where(jobs.c.state == RUNNING)
+    if workers is not None:
+        query = query.where(jobs.c.worker.in_(list(workers)))
+    with db.begin() as conn:
+        return conn.execute(query.values(state=QUEUED, worker=None)).rowcount
+
+
+def latest_by_hash(
+    db: Engine,
+    digest: str,
+    *,
+    rule: str | None = None,
+    self_only: bool = False,
+    since_ts: float | None = None,
+    include_in_progress: bool = False,
+) -> RowMapping | None:
+    """The newest finished job for a hash (or, if asked and none finished, the newest running one)."""
+    column = HASH_COLUMNS[len(digest)]
+    query = select(jobs).where(column == digest.lower())
+    if rule:
+        query = query.where(jobs.c.rule == rule)
+    if self_only:
+        query = query.where(jobs.c.parent_data_id.is_(None))
+    if since_ts is not None:
+        query = query.where(jobs.c.upload_ts >= since_ts)
+    with db.connect() as conn:
+        done = conn.execute(
+            query.where(jobs.c.state == DONE).order_by(jobs.c.seq.desc()).limit(1)
+        ).mappings().first()
+        if done is not None or not include_in_progress:
+            return done
+        return conn.execute(query.order_by(jobs.c.seq.desc()).limit(1)).mappings().first()
+
+
+def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping]:
+    """Newest finished job for each of many hashes (any kind), keyed by lower-case hash."""
+    found: dict[str, RowMapping] = {}
+    by_length: dict[int, list[str]] = {}
+    for digest in digests:
+        if len(digest) in HASH_COLUMNS:
+            by_length.setdefault(len(digest), []).append(digest.lower())
+    with db.connect() as conn:
+        for length, wanted in by_length.items():
+            column = HASH_COLUMNS[length]
+            query = (
+                select(jobs)
+                .where(column.in_(wanted), jobs.c.state == DONE)
+                .order_by(jobs.c.seq)
+            )
+            for row in conn.execute(query).mappings():
+                found[row[column.name]] = row  # ascending seq: the newest wins
+    return found
+
+
+def cancel(db: Engine, data_id: str, result: dict[str, Any], code: int, conclude: Conclude) -> list[str]:
+    """Finish a job and its unfinished descendants as cancelled; returns the data_ids cancelled.
+
+    A waiting archive above the cancelled job is concluded if this was its last open child.
+    """
+    cancelled: list[str] = []
+    pending = [data_id]
+    with db.begin() as conn:
+        while pending:
+            current = pending.pop()
+            done = conn.execute(
+                update(jobs)
+                .where(jobs.c.data_id == current, jobs.c.state != DONE)
+                .values(state=DONE, end_ts=time.time(), scan_all_result_i=code, result=result)
+            ).rowcount
+            if done:
+                cancelled.append(current)
+            pending.extend(
+                conn.execute(
+                    select(jobs.c.data_id).where(
+                        jobs.c.parent_data_id == current, jobs.c.state != DONE
+                    )
+                ).scalars()
+            )
+        webhooks.enqueue_for(conn, cancelled)
+        if cancelled:
+            parent = conn.execute(select(jobs.c.parent_data_id).where(jobs.c.data_id == data_id)).scalar_one()
+            _roll_up(conn, parent, conclude)
+    return cancelled
