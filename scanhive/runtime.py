@@ -1,0 +1,30 @@
+"""What the API needs at hand: settings, database, file store, engines and the dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from scanhive.analysis.certificate import BatchSigner
+from scanhive.config import Settings
+from scanhive.engines.base import Engine as ScanEngine
+from scanhive.engines.filetype import FileTypeEngine
+from scanhive.store.files import DirectoryFileStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Engine
+    store: DirectoryFileStore
+    engines: list[ScanEngine]
+    notify: Callable[[], None]  # wake a worker: a job was queued
+    workers_alive: Callable[[], int]
+    deployment_id: str
+    file_types: FileTypeEngine = field(default_factory=FileTypeEngine)
+    signer: BatchSigner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signer = BatchSigner(self.settings.data_dir)
