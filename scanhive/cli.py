@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from scanhive.client.cli import register as register_client_commands
+
 app = typer.Typer(help="ScanHive: multi-engine file analysis server (MetaDefender API).", no_args_is_help=True)
 
 
@@ -56,12 +58,4 @@ def reputation_import(
         typer.echo(f"{path}: imported {import_file(db, path, known)} {known} hash(es)")
 
 
-def _register_client_commands() -> None:
-    try:
-        from scanhive.client.cli import register
-    except ImportError:  # the client commands are optional while they are being built
-        return
-    register(app)
-
-
-_register_client_commands()
+register_client_commands(app)
