@@ -1,0 +1,1 @@
+"""ScanHive's benchmark suite: `python -m bench.run [--quick] [--out bench/out]`."""

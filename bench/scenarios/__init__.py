@@ -1,0 +1,1 @@
+"""The benchmark scenarios of issue 6; each `run` returns one JSON-ready row."""
