@@ -6,6 +6,7 @@ import fcntl
 import logging
 import sys
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -15,10 +16,10 @@ from scanhive.api.app import create_app
 from scanhive.config import Settings
 from scanhive.dispatch.local import LocalWorkerPool
 from scanhive.dispatch.webhooks import WebhookSender
-from scanhive.engines.clamav import ClamdDaemon
+from scanhive.engines.clamav import ClamAVEngine, ClamdDaemon
 from scanhive.engines.registry import create_engines
 from scanhive.runtime import Runtime
-from scanhive.store import accounts, jobs
+from scanhive.store import accounts, engine_switches, jobs
 from scanhive.store.database import open_database
 from scanhive.store.files import DirectoryFileStore
 
@@ -59,7 +60,7 @@ def run(settings: Settings) -> None:
         print(f"ScanHive admin account: user '{settings.admin_user}', password '{generated}' "
               "(shown once; set SCANHIVE_ADMIN_PASSWORD or admin_password to choose one)", flush=True)
 
-    clamd = ClamdDaemon(settings)
+    clamd = ClamdDaemon(settings, pinned=partial(engine_switches.is_pinned, db, ClamAVEngine.eng_id))
     if settings.clamav.enabled:
         clamd.start()
     pool = LocalWorkerPool(settings, db)

@@ -19,6 +19,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from collections.abc import Callable
 from pathlib import Path
 
 from scanhive.analysis import verdict
@@ -66,6 +67,18 @@ def _command(socket_path: Path, command: bytes, timeout: float, fd: int | None =
     return b"".join(chunks).decode("utf-8", "replace").strip()
 
 
+def _fingerprint(files: dict[str, Path]) -> frozenset[tuple[str, int, int]]:
+    """What changes when a signature file is added, removed or rewritten: names, mtimes, sizes."""
+    stats = []
+    for name, path in files.items():
+        try:
+            info = path.stat()
+        except OSError:  # removed between listing and stat: the next look sees it gone
+            continue
+        stats.append((name, info.st_mtime_ns, info.st_size))
+    return frozenset(stats)
+
+
 def _parse_version(reply: str) -> tuple[str, datetime | None]:
     """'ClamAV 1.4.6/27800/Sun Nov 22 09:30:03 2026' -> ('1.4.6/27800', def_time)."""
     parts = reply.removeprefix("ClamAV ").split("/")
@@ -81,12 +94,14 @@ def _parse_version(reply: str) -> tuple[str, datetime | None]:
 class ClamdDaemon:
     """Starts clamd for a data dir, restarts it when it dies, and records its state for others."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pinned: Callable[[], bool] = lambda: False) -> None:
         self.settings = settings
         self.paths = ClamdPaths(settings.data_dir)
+        self._pinned = pinned  # while true, changed signature files are not reloaded
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._loaded: frozenset[tuple[str, int, int]] = frozenset()
 
     def start(self) -> None:
         """Start clamd and wait until it answers (or record why it cannot run)."""
@@ -112,22 +127,10 @@ class ClamdDaemon:
                 self._process.kill()
 
     def _prepare(self) -> None:
-        """Link ScanHive's signatures, the system database and the user's into clamd's database dir."""
+        """Link the signature files into clamd's database dir and write its config."""
         shutil.rmtree(self.paths.database, ignore_errors=True)
         self.paths.database.mkdir(parents=True)
-        sources = [SIGNATURES_DIR]
-        extra = self.settings.clamav.database_dir
-        system = self.settings.clamav.system_database_dir
-        if extra is not None:
-            sources.append(extra)
-        elif system.is_dir():
-            sources.append(system)
-        for source in sources:
-            for item in sorted(source.iterdir()) if source.is_dir() else ():
-                if item.suffix in _DATABASE_SUFFIXES and item.is_file():
-                    link = self.paths.database / item.name
-                    if not link.exists():
-                        link.symlink_to(item.resolve())
+        self._link_database()
         self.paths.socket.unlink(missing_ok=True)
         self.paths.config.write_text(
             "\n".join(
@@ -147,6 +150,46 @@ class ClamdDaemon:
             )
             + "\n"
         )
+
+    def _signature_files(self) -> dict[str, Path]:
+        """The files clamd loads, by name: ScanHive's, then the configured dir's or else the system's."""
+        sources = [SIGNATURES_DIR]
+        extra = self.settings.clamav.database_dir
+        system = self.settings.clamav.system_database_dir
+        if extra is not None:
+            sources.append(extra)
+        elif system.is_dir():
+            sources.append(system)
+        files: dict[str, Path] = {}
+        for source in sources:
+            for item in sorted(source.iterdir()) if source.is_dir() else ():
+                if item.suffix in _DATABASE_SUFFIXES and item.is_file():
+                    files.setdefault(item.name, item.resolve())
+        return files
+
+    def _link_database(self) -> None:
+        """Make clamd's database dir hold exactly a link to each signature file."""
+        files = self._signature_files()
+        for link in self.paths.database.iterdir():
+            if link.name not in files or link.resolve() != files[link.name]:
+                link.unlink()
+        for name, target in files.items():
+            link = self.paths.database / name
+            if not link.is_symlink():
+                link.symlink_to(target)
+        self._loaded = _fingerprint(files)
+
+    def _reload_if_changed(self) -> None:
+        """RELOAD clamd when a signature file was added, removed or rewritten (freshclam, an admin)."""
+        if _fingerprint(self._signature_files()) == self._loaded or self._pinned():
+            return
+        self._link_database()
+        try:
+            reply = _command(self.paths.socket, b"RELOAD", 30.0)
+        except OSError as exc:
+            log.warning("clamd did not take RELOAD: %s", exc)
+            return
+        log.info("signature files changed; clamd: %s", reply)
 
     def _launch(self, binary: str) -> None:
         self._record("staging", "clamd is loading its database")
@@ -176,6 +219,7 @@ class ClamdDaemon:
         return False
 
     def _watch(self, binary: str) -> None:
+        """Restart clamd when it dies; reload its signatures when their files change."""
         while not self._stopping.wait(1.0):
             if self._process is not None and self._process.poll() is not None and not self._stopping.is_set():
                 log.warning("clamd exited with %s; restarting", self._process.returncode)
@@ -183,6 +227,8 @@ class ClamdDaemon:
                 self._launch(binary)
                 if not self._wait_ready():
                     return
+            else:
+                self._reload_if_changed()
 
     def _log_tail(self) -> str:
         try:

@@ -27,3 +27,9 @@ def set_switch(db: Engine, eng_id: str, **values: bool) -> None:
         changed = conn.execute(update(engine_switches).where(engine_switches.c.eng_id == eng_id).values(**values)).rowcount
         if not changed:
             conn.execute(engine_switches.insert().values(eng_id=eng_id, **{"enabled": True, "pinned": False, **values}))
+
+
+def is_pinned(db: Engine, eng_id: str) -> bool:
+    """Whether an admin pinned the engine's definitions where they are."""
+    with db.connect() as conn:
+        return bool(conn.execute(select(engine_switches.c.pinned).where(engine_switches.c.eng_id == eng_id)).scalar())

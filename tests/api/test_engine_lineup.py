@@ -6,6 +6,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -227,3 +228,38 @@ def test_outdated_data_after_definitions_change(make_server, tmp_path: Path) -> 
         assert wait_done(client, data_id)["process_info"]["outdated_data"] == []
         (rules / "new.yar").write_text("rule Newer { condition: false }")
         assert client.get(f"/file/{data_id}").json()["process_info"]["outdated_data"] == ["enginedefinitions"]
+
+
+def _clamav_result(client: httpx.Client, marker: bytes) -> dict:
+    """ClamAV's scan_details entry for a fresh file holding `marker` (fresh, so no result is reused)."""
+    report = wait_done(client, submit(client, b"sample " + marker + b" " + os.urandom(8).hex().encode()))
+    return report["scan_results"]["scan_details"]["ClamAV"]
+
+
+def _until_clamav_detects(client: httpx.Client, marker: bytes, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = _clamav_result(client, marker)
+        if result["scan_result_i"] == 1:
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"ClamAV did not load the signature for {marker!r} within {timeout}s")
+
+
+def test_new_clamav_signatures_load_without_restart_unless_pinned(make_server, tmp_path: Path) -> None:
+    signatures = tmp_path / "clamav-db"
+    signatures.mkdir()
+    server = make_server({"SCANHIVE_CLAMAV__DATABASE_DIR": str(signatures)})
+    first, second = b"SCANHIVE-RELOAD-ONE", b"SCANHIVE-RELOAD-TWO"
+    with admin_client(server) as client:
+        assert _clamav_result(client, first)["scan_result_i"] == 0
+        (signatures / "one.ndb").write_text(f"ScanHive.Reload.One:0:*:{first.hex()}\n")
+        assert _until_clamav_detects(client, first)["threat_found"] == "ScanHive.Reload.One"
+
+        client.post("/admin/engine/clamav_1_linux/pin")
+        (signatures / "two.ndb").write_text(f"ScanHive.Reload.Two:0:*:{second.hex()}\n")
+        time.sleep(3)  # the signature watch looks every second: a pinned engine must not have reloaded
+        assert _clamav_result(client, second)["scan_result_i"] == 0
+        client.post("/admin/engine/clamav_1_linux/unpin")
+        assert _until_clamav_detects(client, second)["threat_found"] == "ScanHive.Reload.Two"
+        assert _clamav_result(client, first)["scan_result_i"] == 1
