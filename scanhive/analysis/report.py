@@ -89,6 +89,11 @@ def reputation_info(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"def_time": looked_up["def_time"], "threat_found": looked_up["threat_found"], "verdict": looked_up["scan_result_i"]}
 
 
+def signer_infos(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Authenticode signers an engine (the PE Analyzer) read, for file_info.signer_infos."""
+    return [info for e in record.get("engines", {}).values() for info in e.get("details", {}).get("signer_infos", [])]
+
+
 def scan_details(record: Mapping[str, Any]) -> dict[str, Any]:
     """scan_details in wire shape from the stored per-engine records."""
     return {
@@ -172,6 +177,9 @@ def render(
             "verdicts": list(record.get("verdicts", [])) if done else [],
         },
     }
+    signers = signer_infos(record)
+    if done and signers:
+        report["file_info"]["signer_infos"] = signers
     if job["metadata"] is not None:
         report["metadata"] = job["metadata"]
     for block in ("filetype_info", "yara"):

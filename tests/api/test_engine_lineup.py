@@ -18,7 +18,7 @@ import pytest
 from pikepdf import Dictionary, Name, String
 
 from tests.engines.office_samples import docm
-from tests.engines.pe_samples import build_pe
+from tests.engines.pe_samples import build_pe, signed_data
 from tests.server import ADMIN_PASSWORD, ScanHiveServer, eicar, submit, wait_done
 
 
@@ -68,6 +68,15 @@ def test_pe_engine_flags_upx_packing(api: httpx.Client) -> None:
     pe = report["scan_results"]["scan_details"]["PE Analyzer"]
     assert pe["scan_result_i"] == 2 and "UPX" in pe["threat_found"]
     assert report["file_info"]["type_category"] == ["E"]
+    assert "signer_infos" not in report["file_info"]
+
+
+def test_pe_signers_in_file_info(api: httpx.Client) -> None:
+    signed = build_pe([(".text", b"\xc3" * 64)], signature=signed_data("Example Software Ltd"))
+    report = wait_done(api, submit(api, signed, filename="signed.exe"))
+    [signer] = report["file_info"]["signer_infos"]
+    assert signer["vendor_name"] == "Example Software Ltd" and signer["digest_algorithm"] == "sha256"
+    assert signer["serial_number"] == "0123456789abcdef"
 
 
 def test_extension_mismatch_is_reported_and_blocks_when_the_rule_says_so(make_server, tmp_path: Path) -> None:
