@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(clamav-daemon clamdscan libmagic1 libarchive13 p7zip-full unrar-free openssl)
+[ "${1:-}" = "--test" ] && SYSTEM_PACKAGES+=(arj)  # the tests make ARJ archives with it
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -24,7 +24,11 @@ import gzip
 import lzma
 import ntpath
 import re
+import shutil
 import stat
+import subprocess
+import tempfile
+import threading
 import tarfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -140,9 +144,13 @@ class _Sink:
         self._deadline = time.monotonic() + limits.timeout
         self._next_index = 0
 
+    def remaining(self) -> float:
+        """Seconds left of the archive's time."""
+        return self._deadline - time.monotonic()
+
     def check_time(self) -> None:
         """Stop once the archive's time is up."""
-        if time.monotonic() > self._deadline:
+        if self.remaining() < 0:
             raise _Stop(verdict.EXCEEDED_ARCHIVE_TIMEOUT, f"took longer than {self.limits.timeout:g} s")
 
     def count(self, size: int) -> None:
@@ -405,6 +413,78 @@ _entry_is_encrypted = libarchive.ffi.ffi("entry_is_encrypted", [libarchive.ffi.c
 _has_encrypted_entries = libarchive.ffi.ffi("read_has_encrypted_entries", [libarchive.ffi.c_archive_p], c_int)
 
 
+def _read_arj(path: Path, sink: _Sink, _name: str) -> None:
+    """ARJ through the 7z command: every file's bytes in archive order, cut at the listed sizes."""
+    seven_zip = shutil.which("7z")
+    if seven_zip is None:
+        raise RuntimeError("ARJ needs the 7z command (Debian: p7zip-full)")
+    files = [entry for entry in _list_7z(seven_zip, path, sink) if entry.get("Folder") != "+"]
+    if any(entry.get("Encrypted") == "+" for entry in files):
+        sink.lock()
+        return
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+        [seven_zip, "x", "-so", "--", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+    ) as tool:
+        assert tool.stdout is not None
+        timer = threading.Timer(max(sink.remaining(), 0), tool.kill)  # a stalled 7z ends at the deadline
+        timer.start()
+        try:
+            for entry in files:
+                sink.copy(_clean_name(entry.get("Path")), _exactly(tool.stdout, int(entry.get("Size") or 0)))
+            if tool.stdout.read(1):
+                raise ValueError("7z extracted more bytes than the archive lists")
+            tool.wait()  # its exit code tells whether the CRCs matched
+        except (ValueError, OSError):
+            sink.check_time()  # killed by the timer: the timeout is the cause
+            raise
+        finally:
+            timer.cancel()
+            if tool.poll() is None:
+                tool.kill()
+        if tool.returncode != 0:
+            sink.check_time()
+            errors.seek(0)
+            raise ValueError(errors.read(1000).decode("utf-8", "replace").strip() or f"7z exited {tool.returncode}")
+
+
+def _list_7z(seven_zip: str, path: Path, sink: _Sink) -> list[dict[str, str]]:
+    """The entries `7z l -slt` lists (Path/Folder/Size/Encrypted), read up to one file past max_files."""
+    entries: list[dict[str, str]] = []
+    files = 0
+    with subprocess.Popen(
+        [seven_zip, "l", "-slt", "--", str(path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace",
+    ) as tool:
+        assert tool.stdout is not None
+        in_entries = False
+        for line in tool.stdout:
+            sink.check_time()
+            key, _, value = line.rstrip("\n").partition(" = ")
+            if line.startswith("----------"):
+                in_entries = True
+            elif in_entries and key == "Path":
+                if files > sink.limits.max_files:  # enough for copying to hit the limit (code 14)
+                    tool.kill()
+                    return entries
+                entries.append({"Path": value})
+            elif entries and key in ("Folder", "Size", "Encrypted"):
+                entries[-1][key] = value
+                files += key == "Folder" and value != "+"
+    if tool.returncode != 0:
+        raise ValueError(f"7z cannot list it (exit {tool.returncode})")
+    return entries
+
+
+def _exactly(stream: IO[bytes], size: int) -> Iterable[bytes]:
+    """`size` bytes of `stream` in chunks; a stream that ends sooner is a broken archive."""
+    while size > 0:
+        chunk = stream.read(min(size, _CHUNK))
+        if not chunk:
+            raise ValueError("the archive ends before its listed size")
+        size -= len(chunk)
+        yield chunk
+
+
 def _open_zstd(path: Path) -> IO[bytes]:
     """A zstd file as a decompressed stream (all frames)."""
     return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
@@ -449,6 +529,7 @@ _READERS: dict[str, Callable[[Path, _Sink, str], None]] = {
     "application/vnd.ms-cab-compressed": _read_libarchive,
     "application/x-iso9660-image": _read_libarchive,
     "application/x-cpio": _read_libarchive,
+    "application/x-arj": _read_arj,
     "application/gzip": partial(_read_compressed, "gzip"),
     "application/x-gzip": partial(_read_compressed, "gzip"),
     "application/x-bzip2": partial(_read_compressed, "bzip2"),

@@ -29,6 +29,7 @@ import zstandard
 
 from scanhive.analysis import extraction, verdict
 from scanhive.analysis.extraction import Extraction, ExtractionLimits, extract, is_container
+from tests.archive_samples import build_arj
 
 FILES = {"a.txt": b"alpha\n" * 50, "dir/b.bin": bytes(range(256)) * 8}
 MB = 1024 * 1024
@@ -191,6 +192,10 @@ def _7z(tmp: Path) -> Path:
     return build_7z(tmp / "a.7z", FILES)
 
 
+def _arj(tmp: Path) -> Path:
+    return build_arj(tmp / "a.arj", FILES)
+
+
 def _rar(tmp: Path) -> Path:
     return build_rar(tmp / "a.rar", [(name, data, 0, 0o100644) for name, data in FILES.items()])
 
@@ -235,8 +240,9 @@ def _cab(tmp: Path) -> Path:
         (_cab, "application/vnd.ms-cab-compressed"),
         (_libarchive("iso9660", "iso"), "application/x-iso9660-image"),
         (_libarchive("cpio_newc", "cpio"), "application/x-cpio"),
+        (_arj, "application/x-arj"),
     ],
-    ids=["zip", "7z", "rar", "tar", "tar.gz", "tar.bz2", "tar.xz", "tar.zst", "cab", "iso", "cpio"],
+    ids=["zip", "7z", "rar", "tar", "tar.gz", "tar.bz2", "tar.xz", "tar.zst", "cab", "iso", "cpio", "arj"],
 )
 def test_each_archive_format_yields_its_files(
     tmp_path: Path, build: Callable[[Path], Path], mime: str
@@ -312,6 +318,27 @@ def test_gzip_bomb_is_counted_while_streaming_without_a_declared_size(tmp_path: 
     assert result.files == [] and list((tmp_path / "out").iterdir()) == []
 
 
+def test_arj_bomb_stops_at_the_size_limit(tmp_path: Path) -> None:
+    archive = build_arj(tmp_path / "bomb.arj", {"small.txt": b"fine", "bomb.bin": zeros(20 * MB)})
+    assert archive.stat().st_size < 2 * MB
+    before = snapshot(tmp_path, tmp_path / "out")
+
+    result = run(archive, tmp_path, limits=ExtractionLimits(max_total_size=4 * MB))
+
+    assert result.code == verdict.EXCEEDED_ARCHIVE_SIZE
+    assert contents(result) == [("small.txt", b"fine")]
+    assert_confined(tmp_path, before, result)
+
+
+def test_encrypted_arj_is_an_encrypted_archive(tmp_path: Path) -> None:
+    archive = build_arj(tmp_path / "secret.arj", FILES, "-gS3CRET")
+
+    result = run(archive, tmp_path, passwords=["S3CRET"])  # 7z cannot decrypt ARJ: even the right one fails
+
+    assert result.code == verdict.ENCRYPTED_ARCHIVE and result.files == []
+    assert result.info["decrypted_status"] == "Failed"
+
+
 def test_tar_and_7z_bombs_stop_at_the_size_limit(tmp_path: Path) -> None:
     tar = build_tar(tmp_path / "bomb.tar.xz", [(tar_file("bomb"), zeros(30 * MB))], "w:xz")
     seven = build_7z(tmp_path / "bomb.7z", {"bomb": zeros(30 * MB)})
@@ -348,13 +375,15 @@ def test_one_file_over_the_file_size_limit_stops_the_archive(tmp_path: Path) -> 
     assert "big.bin" in result.info["err_details"]
 
 
-@pytest.mark.parametrize("fmt", ["zip", "tar", "7z"])
+@pytest.mark.parametrize("fmt", ["zip", "tar", "7z", "arj"])
 def test_more_entries_than_allowed_keeps_the_first_ones(tmp_path: Path, fmt: str) -> None:
     entries = {f"f{i:02}.txt": str(i).encode() for i in range(30)}
     if fmt == "zip":
         archive = build_zip(tmp_path / "many.zip", list(entries.items()))
     elif fmt == "tar":
         archive = build_tar(tmp_path / "many.tar", [(tar_file(n), d) for n, d in entries.items()])
+    elif fmt == "arj":
+        archive = build_arj(tmp_path / "many.arj", entries)
     else:
         archive = build_7z(tmp_path / "many.7z", entries)
 
@@ -819,8 +848,9 @@ def _truncate(path: Path, keep: float = 0.6) -> Path:
         lambda tmp: _truncate(build_7z(tmp / "t.7z", {"a": bytes(range(256)) * 400})),
         lambda tmp: _truncate(build_rar(tmp / "t.rar", [("a", b"a" * 1000, 0, 0o100644)])),
         lambda tmp: _truncate(build_libarchive(tmp / "t.cpio", "cpio_newc", {"a": b"a" * 10_000})),
+        lambda tmp: _truncate(build_arj(tmp / "t.arj", {"a": bytes(range(256)) * 400, "b": b"b" * 1000})),
     ],
-    ids=["zip", "tar", "tar.gz", "7z", "rar", "cpio"],
+    ids=["zip", "tar", "tar.gz", "7z", "rar", "cpio", "arj"],
 )
 def test_truncated_archive_is_extraction_failed(tmp_path: Path, build: Callable[[Path], Path]) -> None:
     archive = build(tmp_path)

@@ -14,6 +14,7 @@ import httpx
 import pyzipper
 import pytest
 
+from tests.archive_samples import build_arj
 from tests.server import eicar, submit, wait_done
 
 
@@ -54,6 +55,14 @@ def test_archive_children_are_analyzed_and_rolled_up(api: httpx.Client) -> None:
     assert child["file_info"]["display_name"] == "outer.zip/bin/eicar.com"
     assert child["scan_results"]["scan_details"]["ClamAV"]["threat_found"] == "Eicar-Test-Signature"
     assert report["extraction_info"]["is_encrypted_file"] is False
+
+
+def test_arj_children_are_analyzed(api: httpx.Client, tmp_path: Path) -> None:
+    archive = build_arj(tmp_path / "old.arj", {"eicar.com": eicar(), "readme.txt": b"hello"})
+    report = wait_done(api, submit(api, archive.read_bytes(), filename="old.arj"))
+    assert report["scan_results"]["scan_all_result_i"] == 1
+    names = {f["display_name"]: f["scan_all_result_i"] for f in report["extracted_files"]["files_in_archive"]}
+    assert names == {"old.arj/eicar.com": 1, "old.arj/readme.txt": 0}
 
 
 def test_child_is_found_by_hash_and_selfonly_limits_to_uploads(api: httpx.Client) -> None:
