@@ -40,9 +40,11 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import libarchive
+import olefile
 import py7zr
 import pyzipper
 import zstandard
+from oletools import oleobj
 from py7zr.io import MemIO, Py7zIO, WriterFactory
 
 from scanhive.analysis import verdict
@@ -87,6 +89,11 @@ def is_container(mime: str) -> bool:
     return mime in _READERS
 
 
+def is_document(mime: str) -> bool:
+    """Whether the type is an Office document, opened only for the files embedded in it."""
+    return mime in _OOXML_TYPES or mime in _OLE_TYPES
+
+
 def extract(
     path: Path,
     mime: str,
@@ -112,7 +119,8 @@ def extract(
         except _Stop as stop:
             code, details = stop.code, str(stop)
         except Exception as exc:  # each library raises its own exception types on hostile input
-            code, details = verdict.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}"
+            if not is_document(mime):
+                code, details = verdict.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}"
     if code is None and sink.locked:
         tried = (
             f"none of the {len(passwords)} passwords given opens" if passwords else "no password given for"
@@ -485,6 +493,31 @@ def _exactly(stream: IO[bytes], size: int) -> Iterable[bytes]:
         yield chunk
 
 
+def _read_ooxml_embeddings(path: Path, sink: _Sink, _name: str) -> None:
+    """The parts an Office Open XML package embeds (word/embeddings/..., xl/embeddings/...)."""
+    with pyzipper.AESZipFile(path) as package:
+        for info in package.infolist():
+            sink.check_time()
+            if not info.is_dir() and "embeddings" in PurePosixPath(info.filename).parts[:-1]:
+                _copy_zip_entry(sink, package, info, _clean_name(info.filename), None)
+
+
+def _read_ole_objects(path: Path, sink: _Sink, _name: str) -> None:
+    """The files packaged into an OLE document: each \\x01Ole10Native stream's payload."""
+    with olefile.OleFileIO(str(path)) as ole:
+        for stream in ole.listdir(streams=True, storages=False):
+            sink.check_time()
+            if stream[-1] != "\x01Ole10Native":
+                continue
+            limit = sink.limits.max_file_size
+            if ole.get_size(stream) > limit:  # olefile reads a stream whole: check before reading
+                raise _Stop(verdict.EXCEEDED_ARCHIVE_SIZE, f"{'/'.join(stream)} is larger than {limit} bytes")
+            native = oleobj.OleNativeStream(ole.openstream(stream).read())
+            if not native.is_link and native.data:
+                name = _clean_name(native.filename or "/".join(stream[:-1]) or "Ole10Native")
+                sink.copy(name, [native.data[i : i + _CHUNK] for i in range(0, len(native.data), _CHUNK)])
+
+
 def _open_zstd(path: Path) -> IO[bytes]:
     """A zstd file as a decompressed stream (all frames)."""
     return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
@@ -517,7 +550,22 @@ def _inner_name(name: str) -> str:
     return stem if dot and stem and suffix.lower() in _COMPRESSION_SUFFIXES else base
 
 
+_OOXML_TYPES = frozenset({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.ms-word.document.macroEnabled.12",
+    "application/vnd.ms-excel.sheet.macroEnabled.12",
+    "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+})
+_OLE_TYPES = frozenset({
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/x-ole-storage", "application/CDFV2",
+})
+
 _READERS: dict[str, Callable[[Path, _Sink, str], None]] = {
+    **dict.fromkeys(_OOXML_TYPES, _read_ooxml_embeddings),
+    **dict.fromkeys(_OLE_TYPES, _read_ole_objects),
     "application/zip": _read_zip,
     "application/x-zip-compressed": _read_zip,
     "application/x-7z-compressed": _read_7z,

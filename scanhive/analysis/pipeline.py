@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine as Database
 
 from scanhive.analysis import verdict
-from scanhive.analysis.extraction import ExtractionLimits, extract, is_container
+from scanhive.analysis.extraction import ExtractionLimits, extract, is_container, is_document
 from scanhive.analysis.ingest import hash_file
 from scanhive.config import RuleSettings, Settings
 from scanhive.engines.base import Engine, EngineResult, ScanContext
@@ -144,9 +144,10 @@ class Pipeline:
         if rule.archive.enabled and is_container(file_type.mime):
             began = time.monotonic()
             extraction = job["extraction"] or self._extract(job, path, file_type.mime, rule)
-            extraction_code, waiting = extraction["code"], extraction["children"] > 0
-            parts["extraction_info"] = extraction["info"]
-            parts["timings"]["extraction_time"] = _ms(time.monotonic() - began)
+            if extraction is not None:
+                extraction_code, waiting = extraction["code"], extraction["children"] > 0
+                parts["extraction_info"] = extraction["info"]
+                parts["timings"]["extraction_time"] = _ms(time.monotonic() - began)
 
         hashes = {name: job[name] for name in ("md5", "sha1", "sha256", "sha512")}
         listed = hash_lists.entries_for(self.db, hashes.values())
@@ -172,8 +173,11 @@ class Pipeline:
             parts["yara"] = yara
         return Analysis(code, final_record(code, rule, engines=engines, own_code=code, **parts), waiting)
 
-    def _extract(self, job: Mapping[str, Any], path: Path, mime: str, rule: RuleSettings) -> dict[str, Any]:
-        """Open an archive in the job's own work directory and queue its children as jobs."""
+    def _extract(self, job: Mapping[str, Any], path: Path, mime: str, rule: RuleSettings) -> dict[str, Any] | None:
+        """Open an archive in the job's own work directory and queue its children as jobs.
+
+        None for an Office document that embeds nothing: it is reported as a document, not an archive.
+        """
         work = self.settings.data_dir / "work" / job["data_id"]
         shutil.rmtree(work, ignore_errors=True)
         limits = ExtractionLimits(**rule.archive.model_dump(exclude={"enabled"}))
@@ -185,6 +189,8 @@ class Pipeline:
             children = [self._child(job, extracted.path, extracted.name, extracted.size) for extracted in outcome.files]
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        if not children and outcome.code is None and is_document(mime):
+            return None
         extraction = {"code": outcome.code, "info": outcome.info, "children": len(children), "skipped": outcome.skipped}
         jobs.record_children(self.db, job["data_id"], extraction, children)
         self.notify(len(children))

@@ -28,8 +28,9 @@ import pyzipper
 import zstandard
 
 from scanhive.analysis import extraction, verdict
-from scanhive.analysis.extraction import Extraction, ExtractionLimits, extract, is_container
+from scanhive.analysis.extraction import Extraction, ExtractionLimits, extract, is_container, is_document
 from tests.archive_samples import build_arj
+from tests.engines.office_samples import docx_embedding, ole_package
 
 FILES = {"a.txt": b"alpha\n" * 50, "dir/b.bin": bytes(range(256)) * 8}
 MB = 1024 * 1024
@@ -282,10 +283,11 @@ def test_plain_compressed_file_has_one_child_named_without_the_suffix(
     assert contents(result) == [("report.txt", b"not a tar header, just text\n" * 100)]
 
 
-def test_is_container_only_for_archive_types() -> None:
+def test_is_container_only_for_archive_and_document_types() -> None:
     assert not is_container("text/plain")
     assert not is_container("application/pdf")
-    assert not is_container("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert is_container("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert is_document("application/msword") and not is_document("application/zip")
     with pytest.raises(ValueError):
         extract(Path("x"), "text/plain", Path("y"), depth=0, limits=ExtractionLimits())
 
@@ -890,3 +892,43 @@ def test_truncated_plain_gzip_leaves_no_partial_child(tmp_path: Path) -> None:
 
     assert result.code == verdict.EXTRACTION_FAILED
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# -- files embedded in Office documents ---------------------------------------------------------
+
+
+def test_ooxml_embeddings_are_its_children(tmp_path: Path) -> None:
+    archive = tmp_path / "report.docx"
+    archive.write_bytes(docx_embedding({"payload.bin": b"MZ payload", "oleObject1.bin": ole_package("a.exe", b"MZ")}))
+
+    result = run(archive, tmp_path)
+
+    assert result.code is None
+    assert [name for name, _ in contents(result)] == ["word/embeddings/oleObject1.bin", "word/embeddings/payload.bin"]
+
+
+def test_ole_package_yields_the_packaged_file(tmp_path: Path) -> None:
+    archive = tmp_path / "oleObject1.bin"
+    archive.write_bytes(ole_package("invoice.exe", b"MZ" + bytes(range(256)) * 40))
+
+    result = run(archive, tmp_path)
+
+    assert result.code is None and contents(result) == [("invoice.exe", b"MZ" + bytes(range(256)) * 40)]
+
+
+def test_ole_package_over_the_file_size_limit_is_13(tmp_path: Path) -> None:
+    archive = tmp_path / "oleObject1.bin"
+    archive.write_bytes(ole_package("big.bin", bytes(20_000)))
+
+    result = run(archive, tmp_path, limits=ExtractionLimits(max_file_size=10_000))
+
+    assert result.code == verdict.EXCEEDED_ARCHIVE_SIZE and result.files == []
+
+
+def test_unreadable_document_is_no_extraction_failure(tmp_path: Path) -> None:
+    junk = tmp_path / "broken.docx"
+    junk.write_bytes(b"PK\x03\x04" + b"\xff" * 300)
+
+    for mime in ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword"):
+        result = run(junk, tmp_path, mime=mime)
+        assert result.code is None and result.files == []

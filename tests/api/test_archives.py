@@ -15,6 +15,7 @@ import pyzipper
 import pytest
 
 from tests.archive_samples import build_arj
+from tests.engines.office_samples import docx_embedding, ole_package
 from tests.server import eicar, submit, wait_done
 
 
@@ -63,6 +64,24 @@ def test_arj_children_are_analyzed(api: httpx.Client, tmp_path: Path) -> None:
     assert report["scan_results"]["scan_all_result_i"] == 1
     names = {f["display_name"]: f["scan_all_result_i"] for f in report["extracted_files"]["files_in_archive"]}
     assert names == {"old.arj/eicar.com": 1, "old.arj/readme.txt": 0}
+
+
+def test_files_embedded_in_a_document_are_analyzed(api: httpx.Client) -> None:
+    document = docx_embedding({"oleObject1.bin": ole_package("eicar.com", eicar())})
+    report = wait_done(api, submit(api, document, filename="invoice.docx"))
+    assert report["scan_results"]["scan_all_result_i"] == 1
+    [embedded] = report["extracted_files"]["files_in_archive"]
+    assert embedded["display_name"] == "invoice.docx/word/embeddings/oleObject1.bin"
+    package = wait_done(api, embedded["data_id"])
+    [packaged] = package["extracted_files"]["files_in_archive"]
+    assert packaged["display_name"] == "invoice.docx/word/embeddings/oleObject1.bin/eicar.com"
+    assert packaged["scan_all_result_i"] == 1
+
+
+def test_document_without_embedded_files_is_no_archive(api: httpx.Client) -> None:
+    report = wait_done(api, submit(api, docx_embedding({}), filename="plain.docx"))
+    assert report["scan_results"]["scan_all_result_i"] == 0
+    assert "extracted_files" not in report and "extraction_info" not in report
 
 
 def test_child_is_found_by_hash_and_selfonly_limits_to_uploads(api: httpx.Client) -> None:

@@ -211,3 +211,25 @@ def encrypt(package: bytes, password: str) -> bytes:
     out = io.BytesIO()
     msoffcrypto.OfficeFile(io.BytesIO(buffer.getvalue())).encrypt(password, out)
     return out.getvalue()
+
+
+def ole_package(filename: str, data: bytes) -> bytes:
+    """An embedded-object compound file (oleObject1.bin) packaging one file: [MS-OLEDS] OLENativeStream."""
+    name = filename.encode()
+    body = (
+        struct.pack("<H", 2) + name + b"\0" + b"C:\\Users\\x\\" + name + b"\0" + struct.pack("<II", 0x00030000, 0)
+        + b"C:\\Temp\\" + name + b"\0" + struct.pack("<I", len(data)) + data
+    )
+    return compound_file({"\x01Ole10Native": struct.pack("<I", len(body)) + body})
+
+
+def docx_embedding(embeddings: dict[str, bytes]) -> bytes:
+    """A Word package whose word/embeddings/ holds the given parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        package.writestr("_rels/.rels", "<Relationships/>")  # libmagic tells OOXML from zip by the parts
+        package.writestr("word/document.xml", "<w:document/>")
+        for name, data in embeddings.items():
+            package.writestr(f"word/embeddings/{name}", data)
+    return buffer.getvalue()
