@@ -62,6 +62,11 @@ class PeEngine(Engine):
     def status(self) -> EngineStatus:
         return EngineStatus(pefile.__version__, _DEF_TIME)
 
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        """MZ files whose e_lfanew points at "PE\\0\\0", or past the head (scan() looks there)."""
+        offset = _pe_header_offset(head)
+        return offset is not None and (offset + 4 > len(head) or head[offset : offset + 4] == b"PE\0\0")
+
     def scan(self, path: Path, context: ScanContext) -> EngineResult:
         if not _has_pe_signature(path):
             return EngineResult.clean()
@@ -146,13 +151,20 @@ def _layout(pe: pefile.PE, details: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def _pe_header_offset(head: bytes) -> int | None:
+    """e_lfanew of an MZ header (None when the file does not start with a whole one)."""
+    if len(head) < 64 or not head.startswith(b"MZ"):
+        return None
+    return int(struct.unpack_from("<I", head, 0x3C)[0])
+
+
 def _has_pe_signature(path: Path) -> bool:
     """Whether the file is MZ with a PE header where e_lfanew points (DOS, NE and LE files are not)."""
     with path.open("rb") as handle:
-        dos = handle.read(64)
-        if len(dos) < 64 or not dos.startswith(b"MZ"):
+        offset = _pe_header_offset(handle.read(64))
+        if offset is None:
             return False
-        handle.seek(struct.unpack_from("<I", dos, 0x3C)[0])
+        handle.seek(offset)
         return handle.read(4) == b"PE\0\0"
 
 
