@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pefile
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -81,7 +83,7 @@ class PeEngine(Engine):
         sections = [
             {
                 "name": s.Name.rstrip(b"\0").decode("latin-1"),
-                "entropy": round(s.get_entropy(), 2),
+                "entropy": round(section_entropy(s.get_data()), 2),
                 "raw_size": s.SizeOfRawData,
                 "virtual_size": s.Misc_VirtualSize,
             }
@@ -156,6 +158,20 @@ def _pe_header_offset(head: bytes) -> int | None:
     if len(head) < 64 or not head.startswith(b"MZ"):
         return None
     return int(struct.unpack_from("<I", head, 0x3C)[0])
+
+
+def section_entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte, as pefile's get_entropy computes it, at C speed."""
+    # get_entropy counts the bytes with a Counter, 35 ms per MiB; bincount takes about 2. The
+    # terms are added in byte order instead of first-seen order, which moves only the last bits.
+    if not data:
+        return 0.0
+    counts = numpy.bincount(numpy.frombuffer(data, dtype=numpy.uint8), minlength=256)
+    entropy = 0.0
+    for count in counts[counts > 0].tolist():
+        share = float(count) / len(data)
+        entropy -= share * math.log(share, 2)
+    return entropy
 
 
 def _has_pe_signature(path: Path) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from scanhive.analysis import verdict
 from scanhive.config import Settings
 from scanhive.engines.base import HEAD_SIZE, EngineResult, ScanContext
-from scanhive.engines.pe import PeEngine, pe_checksum
+from scanhive.engines.pe import PeEngine, pe_checksum, section_entropy
 
 from .pe_samples import build_pe, signed_data
 
@@ -145,6 +145,13 @@ def test_checksum_matches_pefile(tail: bytes) -> None:
     data = build_pe([CODE, (".data", NOISE)], overlay=tail, checksum=0xDEADBEEF)
     pe = pefile.PE(data=data)
     assert pe_checksum(data, pe.OPTIONAL_HEADER.get_file_offset() + 0x40) == pe.generate_checksum()
+
+
+def test_section_entropy_matches_pefile() -> None:
+    sections = [CODE, (".data", NOISE), (".rdata", b"\0" * 700), (".bss", b"")]
+    pe = pefile.PE(data=build_pe(sections, imports={"KERNEL32.dll": INJECTION}))
+    for section in pe.sections:
+        assert section_entropy(section.get_data()) == pytest.approx(section.get_entropy(), abs=1e-12)
 
 
 def test_all_findings_together(engine: PeEngine, tmp_path: Path) -> None:
