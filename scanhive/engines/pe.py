@@ -25,6 +25,7 @@ _IMPORT_DIRECTORIES = [
 ]
 _SECURITY = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]
 _WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
+_ENTROPY_BLOCK = 256 * 1024
 
 
 class PeEngine(Engine):
@@ -162,11 +163,16 @@ def _pe_header_offset(head: bytes) -> int | None:
 
 def section_entropy(data: bytes) -> float:
     """Shannon entropy in bits per byte, as pefile's get_entropy computes it, at C speed."""
-    # get_entropy counts the bytes with a Counter, 35 ms per MiB; bincount takes about 2. The
-    # terms are added in byte order instead of first-seen order, which moves only the last bits.
+    # get_entropy counts the bytes with a Counter, 35 ms per MiB; bincount takes under 2. It
+    # widens its input to 8-byte integers, so it gets a block at a time: 2 MiB of memory at most
+    # whatever the section's size (and faster, the block staying in cache). The terms are added
+    # in byte order instead of first-seen order, which moves only the last bits.
     if not data:
         return 0.0
-    counts = numpy.bincount(numpy.frombuffer(data, dtype=numpy.uint8), minlength=256)
+    array = numpy.frombuffer(data, dtype=numpy.uint8)
+    counts = numpy.zeros(256, dtype=numpy.int64)
+    for start in range(0, len(array), _ENTROPY_BLOCK):
+        counts += numpy.bincount(array[start : start + _ENTROPY_BLOCK], minlength=256)
     entropy = 0.0
     for count in counts[counts > 0].tolist():
         share = float(count) / len(data)

@@ -148,7 +148,8 @@ def test_checksum_matches_pefile(tail: bytes) -> None:
 
 
 def test_section_entropy_matches_pefile() -> None:
-    sections = [CODE, (".data", NOISE), (".rdata", b"\0" * 700), (".bss", b"")]
+    blocks = (".rsrc", CODE[1] * 700 + NOISE * 10)  # over 256 KiB: counted in several blocks
+    sections = [CODE, (".data", NOISE), (".rdata", b"\0" * 700), (".bss", b""), blocks]
     pe = pefile.PE(data=build_pe(sections, imports={"KERNEL32.dll": INJECTION}))
     for section in pe.sections:
         assert section_entropy(section.get_data()) == pytest.approx(section.get_entropy(), abs=1e-12)
