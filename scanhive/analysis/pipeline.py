@@ -9,12 +9,14 @@ their results up. The record is plain JSON that `report.render` turns into MetaD
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +26,17 @@ from scanhive.analysis import verdict
 from scanhive.analysis.extraction import ExtractionLimits, extract, is_container, is_document
 from scanhive.analysis.ingest import hash_file
 from scanhive.config import RuleSettings, Settings
-from scanhive.engines.base import Engine, EngineResult, ScanContext
+from scanhive.engines.base import HEAD_SIZE, Engine, EngineResult, ScanContext
 from scanhive.engines.filetype import FileType, FileTypeEngine, check_name, filetype_info
 from scanhive.engines.isolation import IsolatedEngine
-from scanhive.store import engine_switches, hash_lists, jobs
+from scanhive.store import changes, engine_switches, hash_lists, jobs
 from scanhive.store.files import DirectoryFileStore
 from scanhive.timefmt import iso
 
+log = logging.getLogger(__name__)
 _REPUTATION_DECIDES = (verdict.KNOWN_BAD, verdict.KNOWN_GOOD)
+#: An engine's result, when its scan began and how long it took (monotonic seconds).
+Outcome = tuple[EngineResult, float, float]
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ class Pipeline:
         self.store = store
         self.notify = notify  # wake workers for this many newly queued children
         self.file_types = FileTypeEngine()
+        # kept between jobs and read again after an admin changes them (see store/changes.py)
+        self._switches = changes.cached(db, partial(engine_switches.all_switches, db))
+        self._lists_in_use = changes.cached(db, partial(hash_lists.in_use, db))
         self._threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, len(engines)), thread_name_prefix="engine"
         )
@@ -150,7 +158,7 @@ class Pipeline:
                 parts["timings"]["extraction_time"] = _ms(time.monotonic() - began)
 
         hashes = {name: job[name] for name in ("md5", "sha1", "sha256", "sha512")}
-        listed = hash_lists.entries_for(self.db, hashes.values())
+        listed = hash_lists.entries_for(self.db, hashes.values()) if self._lists_in_use.get() else []
         list_code = self._list_code(listed)
         if list_code is not None:  # "Scan Skipped - Whitelisted/Blacklisted"
             code = verdict.combine([], [extraction_code, type_code, list_code])
@@ -224,7 +232,7 @@ class Pipeline:
 
     def _selected(self, rule: RuleSettings, skipped: set[str]) -> list[Engine]:
         wanted = set(rule.engines)
-        switches = engine_switches.all_switches(self.db)
+        switches = self._switches.get()
         return [
             e
             for e in self.engines
@@ -246,11 +254,17 @@ class Pipeline:
     ) -> tuple[dict[str, Any], bool, dict[str, int]]:
         """Run the rule's engines; returns scan_details records, whether the deadline hit, timings."""
         submitted = time.monotonic()
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_SIZE)
         futures = {}
         for engine in self._selected(rule, skipped):
             timeout = max(0.001, min(rule.engine_timeouts.get(engine.eng_id, rule.engine_timeout), deadline - submitted))
             context = ScanContext(display_name=job["display_name"], file_type=mime, timeout=timeout, hashes=hashes)
-            futures[engine] = (self._threads.submit(_timed_scan, engine, path, context), timeout)
+            if _accepts(engine, mime, head):
+                future = self._threads.submit(_timed_scan, engine, path, context)
+            else:  # answered as its scan() would, without the thread hop and the pipe round trip
+                future = _answered((EngineResult.clean(), submitted, 0.0))
+            futures[engine] = (future, timeout)
         details: dict[str, Any] = {}
         timed_out = False
         for engine, (future, timeout) in futures.items():
@@ -279,7 +293,23 @@ class Pipeline:
         return details, timed_out, timings
 
 
-def _timed_scan(engine: Engine, path: Path, context: ScanContext) -> tuple[EngineResult, float, float]:
+def _accepts(engine: Engine, mime: str, head: bytes) -> bool:
+    """engine.accepts, where a check that fails leaves the decision to the engine's own scan."""
+    try:
+        return engine.accepts(mime, head)
+    except Exception:  # a broken third-party check must not fail the whole analysis
+        log.exception("%s: accepts() failed", engine.eng_name)
+        return True
+
+
+def _answered(outcome: Outcome) -> concurrent.futures.Future[Outcome]:
+    """A future already holding an engine's outcome."""
+    future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
+    future.set_result(outcome)
+    return future
+
+
+def _timed_scan(engine: Engine, path: Path, context: ScanContext) -> Outcome:
     """Run one engine, turning any exception into that engine's Failed result."""
     began = time.monotonic()
     try:

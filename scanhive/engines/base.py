@@ -18,6 +18,9 @@ from typing import Any, ClassVar
 from scanhive.analysis import verdict
 from scanhive.config import Settings
 
+#: How many leading bytes of a file `Engine.accepts` is shown (the whole file when it is shorter).
+HEAD_SIZE = 4096
+
 
 @dataclass(frozen=True)
 class EngineStatus:
@@ -76,6 +79,15 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def status(self) -> EngineStatus:
         """Version, definition time and state; cheap enough to call per request."""
+
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        """Whether `scan()` may find anything in a file of this MIME type starting with `head`.
+
+        Asked in the worker before the file goes to the engine's host process, so it must be cheap
+        and need nothing from `load()`. A declined file is reported as No Threat Detected without
+        a scan, so decline only what `scan()` would answer that way too.
+        """
+        return True
 
     def load(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Prepare for scanning (compile rules, connect); called once per worker process."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -86,10 +87,17 @@ class FileTypeEngine:
         return EngineStatus(eng_ver=f"{version // 100}.{version % 100}", def_time=_MAGIC_DB_TIME)
 
     def identify(self, path: Path) -> FileType:
-        if path.stat().st_size == 0:
-            return FileType("application/x-empty", "empty", "O")
-        mime = self._mime.from_file(str(path))
-        return FileType(mime, self._describe.from_file(str(path)), category_of(mime))
+        # libmagic has no flag that yields the MIME type and the description in one pass, so it
+        # classifies twice; both passes share one open file (libmagic puts the offset back).
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if os.fstat(fd).st_size == 0:
+                return FileType("application/x-empty", "empty", "O")
+            mime = self._mime.from_descriptor(fd)
+            description = self._describe.from_descriptor(fd)
+        finally:
+            os.close(fd)
+        return FileType(mime, description, category_of(mime))
 
 
 def _magic_db_time() -> datetime | None:

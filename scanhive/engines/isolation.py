@@ -64,6 +64,9 @@ class IsolatedEngine(Engine):
     def status(self) -> EngineStatus:
         return self.inner.status()
 
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        return self.inner.accepts(file_type, head)  # answered here, so a declined file costs no round trip
+
     def start(self) -> None:
         """Start the host process without waiting for it (so a worker starts its hosts together)."""
         ours, theirs = _CONTEXT.Pipe()

@@ -57,6 +57,9 @@ class OfficeMacroEngine(Engine):
     def status(self) -> EngineStatus:
         return EngineStatus(olevba.__version__, _DEF_TIME)
 
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        return _container_kind(head) is not None
+
     def scan(self, path: Path, context: ScanContext) -> EngineResult:
         kind = _office_kind(path)
         if kind is None:
@@ -134,21 +137,26 @@ class OfficeMacroEngine(Engine):
         return verdict.SUSPICIOUS, f"{trigger} calling {', '.join(risky)}"
 
 
-def _office_kind(path: Path) -> str | None:
-    """'ole', 'ooxml' or 'sylk' when the file is one of those containers, otherwise None."""
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head == _OLE_MAGIC:
+def _container_kind(head: bytes) -> str | None:
+    """'ole', 'sylk' or 'zip' from a file's first bytes, otherwise None."""
+    if head.startswith(_OLE_MAGIC):
         return "ole"
     if head.startswith(b"ID;"):  # SYLK: Excel requires "ID" as the very first bytes
         return "sylk"
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as package:
-                return "ooxml" if "[Content_Types].xml" in package.namelist() else None
-        except zipfile.BadZipFile:
-            return None
-    return None
+    return "zip" if head.startswith(b"PK\x03\x04") else None
+
+
+def _office_kind(path: Path) -> str | None:
+    """'ole', 'ooxml' or 'sylk' when the file is one of those containers, otherwise None."""
+    with path.open("rb") as handle:
+        kind = _container_kind(handle.read(len(_OLE_MAGIC)))
+    if kind != "zip":
+        return kind
+    try:
+        with zipfile.ZipFile(path) as package:
+            return "ooxml" if "[Content_Types].xml" in package.namelist() else None
+    except zipfile.BadZipFile:
+        return None
 
 
 def _unique(items: Any) -> list[str]:

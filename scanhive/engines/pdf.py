@@ -36,9 +36,12 @@ class PdfEngine(Engine):
     def status(self) -> EngineStatus:
         return EngineStatus(f"{pikepdf.__version__} (qpdf {pikepdf.__libqpdf_version__})", _DEF_TIME)
 
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        return b"%PDF-" in head[: self.HEADER_WINDOW]
+
     def scan(self, path: Path, context: ScanContext) -> EngineResult:
         with path.open("rb") as handle:
-            if b"%PDF-" not in handle.read(self.HEADER_WINDOW):
+            if not self.accepts(context.file_type, handle.read(self.HEADER_WINDOW)):
                 return EngineResult.clean()
         try:
             pdf = pikepdf.open(path)

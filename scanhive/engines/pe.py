@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pefile
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -23,6 +25,7 @@ _IMPORT_DIRECTORIES = [
 ]
 _SECURITY = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]
 _WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
+_ENTROPY_BLOCK = 256 * 1024
 
 
 class PeEngine(Engine):
@@ -62,6 +65,11 @@ class PeEngine(Engine):
     def status(self) -> EngineStatus:
         return EngineStatus(pefile.__version__, _DEF_TIME)
 
+    def accepts(self, file_type: str, head: bytes) -> bool:
+        """MZ files whose e_lfanew points at "PE\\0\\0", or past the head (scan() looks there)."""
+        offset = _pe_header_offset(head)
+        return offset is not None and (offset + 4 > len(head) or head[offset : offset + 4] == b"PE\0\0")
+
     def scan(self, path: Path, context: ScanContext) -> EngineResult:
         if not _has_pe_signature(path):
             return EngineResult.clean()
@@ -76,7 +84,7 @@ class PeEngine(Engine):
         sections = [
             {
                 "name": s.Name.rstrip(b"\0").decode("latin-1"),
-                "entropy": round(s.get_entropy(), 2),
+                "entropy": round(section_entropy(s.get_data()), 2),
                 "raw_size": s.SizeOfRawData,
                 "virtual_size": s.Misc_VirtualSize,
             }
@@ -146,13 +154,39 @@ def _layout(pe: pefile.PE, details: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def _pe_header_offset(head: bytes) -> int | None:
+    """e_lfanew of an MZ header (None when the file does not start with a whole one)."""
+    if len(head) < 64 or not head.startswith(b"MZ"):
+        return None
+    return int(struct.unpack_from("<I", head, 0x3C)[0])
+
+
+def section_entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte, as pefile's get_entropy computes it, at C speed."""
+    # get_entropy counts the bytes with a Counter, 35 ms per MiB; bincount takes under 2. It
+    # widens its input to 8-byte integers, so it gets a block at a time: 2 MiB of memory at most
+    # whatever the section's size (and faster, the block staying in cache). The terms are added
+    # in byte order instead of first-seen order, which moves only the last bits.
+    if not data:
+        return 0.0
+    array = numpy.frombuffer(data, dtype=numpy.uint8)
+    counts = numpy.zeros(256, dtype=numpy.int64)
+    for start in range(0, len(array), _ENTROPY_BLOCK):
+        counts += numpy.bincount(array[start : start + _ENTROPY_BLOCK], minlength=256)
+    entropy = 0.0
+    for count in counts[counts > 0].tolist():
+        share = float(count) / len(data)
+        entropy -= share * math.log(share, 2)
+    return entropy
+
+
 def _has_pe_signature(path: Path) -> bool:
     """Whether the file is MZ with a PE header where e_lfanew points (DOS, NE and LE files are not)."""
     with path.open("rb") as handle:
-        dos = handle.read(64)
-        if len(dos) < 64 or not dos.startswith(b"MZ"):
+        offset = _pe_header_offset(handle.read(64))
+        if offset is None:
             return False
-        handle.seek(struct.unpack_from("<I", dos, 0x3C)[0])
+        handle.seek(offset)
         return handle.read(4) == b"PE\0\0"
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import yara
 
 from scanhive.analysis import verdict
+from scanhive.caching import Expiring
 from scanhive.config import Settings
 from scanhive.engines.base import Engine, EngineResult, EngineStatus, ScanContext
-from scanhive.engines.yara_sources import compile_sources, newest_change, sources_file
+from scanhive.engines.yara_sources import ChangeMarker, compile_sources, newest_change, sources_file
+
+_STATUS_CACHE_SECONDS = 2.0
 
 
 class YaraEngine(Engine):
@@ -22,6 +26,11 @@ class YaraEngine(Engine):
         super().__init__(settings)
         self._rules: yara.Rules | None = None
         self._compiled_for: float | None = None  # sources.json mtime the rules were compiled for
+        # status() runs per job in workers and per poll in the API; walking every rule directory
+        # each time is what costs, so the walk is redone only when the cheap marker moves, or
+        # after a while for rule files edited in place.
+        sources = (settings.data_dir, settings.yara.rule_dirs)
+        self._newest_change = Expiring(partial(newest_change, *sources), _STATUS_CACHE_SECONDS, ChangeMarker(*sources))
 
     def _sources_mtime(self) -> float:
         try:
@@ -32,7 +41,7 @@ class YaraEngine(Engine):
     def status(self) -> EngineStatus:
         if not self.settings.yara.enabled:
             return EngineStatus(yara.__version__, None, "removed", "disabled in the configuration")
-        newest = newest_change(self.settings.data_dir, self.settings.yara.rule_dirs)
+        newest = self._newest_change.get()
         return EngineStatus(yara.__version__, datetime.fromtimestamp(newest, tz=timezone.utc))
 
     def load(self) -> None:

@@ -108,6 +108,33 @@ def newest_change(data_dir: Path, rule_dirs: list[Path]) -> float:
     return max(times, default=0.0)
 
 
+def _mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+class ChangeMarker:
+    """A cheap stand-in for newest_change: the mtimes of the source list and the source directories.
+
+    It moves when the list changes or a rule file is added to, removed from or renamed in a source
+    directory, not when a rule file is edited in place or changes in a subdirectory.
+    """
+
+    def __init__(self, data_dir: Path, rule_dirs: list[Path]) -> None:
+        self._data_dir = data_dir
+        self._rule_dirs = rule_dirs
+        self._sources = str(sources_file(data_dir))
+        self._directories: tuple[int, list[str]] | None = None  # (source list mtime, directories)
+
+    def __call__(self) -> tuple[int, ...]:
+        listed = _mtime_ns(self._sources)
+        if self._directories is None or self._directories[0] != listed:  # read the list only when it changed
+            self._directories = (listed, [str(d) for _, d in source_dirs(self._data_dir, self._rule_dirs)])
+        return (listed, *map(_mtime_ns, self._directories[1]))
+
+
 def compile_sources(data_dir: Path, rule_dirs: list[Path]) -> CompiledSources:
     """Compile each source on its own; keep the files of those that compile."""
     compiled = CompiledSources()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, update
 
+from scanhive.store import changes
 from scanhive.store.schema import engine_switches
 
 
@@ -27,6 +28,7 @@ def set_switch(db: Engine, eng_id: str, **values: bool) -> None:
         changed = conn.execute(update(engine_switches).where(engine_switches.c.eng_id == eng_id).values(**values)).rowcount
         if not changed:
             conn.execute(engine_switches.insert().values(eng_id=eng_id, **{"enabled": True, "pinned": False, **values}))
+    changes.touch(db)
 
 
 def is_pinned(db: Engine, eng_id: str) -> bool:

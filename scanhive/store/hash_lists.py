@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, select
 
+from scanhive.store import changes
 from scanhive.store.schema import hash_lists
 
 LISTS = ("blacklist", "skip", "whitelist")
@@ -26,6 +27,7 @@ def replace_all(db: Engine, config: dict[str, dict[str, dict[str, Any]]]) -> Non
                         engines=list(entry.get("engines", [])) if name == "skip" else None,
                     )
                 )
+    changes.touch(db)
 
 
 def as_config(db: Engine) -> dict[str, dict[str, dict[str, Any]]]:
@@ -37,6 +39,12 @@ def as_config(db: Engine) -> dict[str, dict[str, dict[str, Any]]]:
                 entry["engines"] = row["engines"] or []
             config[row["list"]][row["hash"]] = entry
     return config
+
+
+def in_use(db: Engine) -> bool:
+    """Whether any list has an entry (most deployments have none, so most files need no lookup)."""
+    with db.connect() as conn:
+        return conn.execute(select(hash_lists.c.hash).limit(1)).first() is not None
 
 
 def entries_for(db: Engine, digests: Iterable[str]) -> list[RowMapping]:

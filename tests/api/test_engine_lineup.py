@@ -151,6 +151,21 @@ def test_skip_lists(make_server) -> None:
     assert skipped["scan_results"]["scan_details"]["YARA"]["scan_result_i"] == 1
 
 
+def test_list_and_switch_changes_apply_to_the_next_file(make_server) -> None:
+    import hashlib
+
+    server = make_server(workers=1)  # one worker, so the file after a change meets what it kept
+    banned = b"a file banned after the worker had looked up the lists"
+    with admin_client(server) as client:
+        assert wait_done(client, submit(client, b"before the change"))["scan_results"]["scan_all_result_i"] == 0
+        blacklist = {"blacklist": {hashlib.sha256(banned).hexdigest(): {"comment": "banned"}}}
+        assert client.put("/admin/config/skip", json=blacklist).status_code == 200
+        assert wait_done(client, submit(client, banned))["scan_results"]["scan_all_result_i"] == 8
+        assert client.post("/admin/engine/yara_1_linux/disable").status_code == 200
+        without_yara = wait_done(client, submit(client, b"after disabling YARA"))
+    assert "YARA" not in without_yara["scan_results"]["scan_details"]
+
+
 def test_reputation_import_and_verdicts(make_server, tmp_path: Path) -> None:
     import hashlib
 

@@ -11,7 +11,7 @@ import pytest
 
 from scanhive.analysis import verdict
 from scanhive.config import Settings
-from scanhive.engines.base import EngineResult, ScanContext
+from scanhive.engines.base import HEAD_SIZE, EngineResult, ScanContext
 from scanhive.engines.office import OfficeMacroEngine
 
 from . import office_samples as samples
@@ -53,6 +53,13 @@ def test_status_names_the_oletools_version(engine: OfficeMacroEngine) -> None:
 )
 def test_other_file_types_are_not_analyzed(engine: OfficeMacroEngine, tmp_path: Path, data: bytes) -> None:
     assert scan(engine, tmp_path, data) == EngineResult.clean()
+
+
+def test_accepts_ole_zip_and_sylk_only(engine: OfficeMacroEngine) -> None:
+    for container in (samples.word97(SHELL_ON_OPEN), samples.docm(SHELL_ON_OPEN), samples.sylk("HALT()")):
+        assert engine.accepts("application/octet-stream", container[:HEAD_SIZE])
+    for declined in (SHELL_ON_OPEN.encode(), b"%PDF-1.7\n", b"PK\x05\x06" + b"\0" * 18):
+        assert not engine.accepts("application/octet-stream", declined)
 
 
 def test_ole_document_with_autoopen_shell_is_suspicious(engine: OfficeMacroEngine, tmp_path: Path) -> None:

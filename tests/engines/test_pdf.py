@@ -184,6 +184,13 @@ def test_header_after_leading_junk_is_still_a_pdf(engine: PdfEngine, tmp_path: P
     assert "JavaScript on open" in scan(engine, path).details["reasons"]
 
 
+def test_accepts_a_header_within_the_readers_window(engine: PdfEngine) -> None:
+    assert engine.accepts("application/pdf", b"%PDF-1.7\n")
+    assert engine.accepts("application/octet-stream", b"\x00" * 500 + b"%PDF-1.7\n")
+    assert not engine.accepts("application/octet-stream", b"\x00" * PdfEngine.HEADER_WINDOW + b"%PDF-1.7\n")
+    assert not engine.accepts("text/plain", b"/JavaScript /OpenAction /Launch\n")
+
+
 def test_walk_stops_at_the_object_limit(engine: PdfEngine, tmp_path: Path) -> None:
     engine.MAX_OBJECTS = 5
     result = scan(engine, build(tmp_path, pages=50))

@@ -14,8 +14,8 @@ import pytest
 
 from scanhive.analysis import verdict
 from scanhive.config import Settings
-from scanhive.engines.base import EngineResult, ScanContext
-from scanhive.engines.pe import PeEngine, pe_checksum
+from scanhive.engines.base import HEAD_SIZE, EngineResult, ScanContext
+from scanhive.engines.pe import PeEngine, pe_checksum, section_entropy
 
 from .pe_samples import build_pe, signed_data
 
@@ -61,6 +61,14 @@ def with_correct_checksum(data: bytes) -> bytes:
 )
 def test_files_without_a_pe_header_are_not_analyzed(engine: PeEngine, tmp_path: Path, data: bytes) -> None:
     assert scan(engine, tmp_path, data) == EngineResult.clean()
+
+
+def test_accepts_only_files_that_may_be_pe(engine: PeEngine) -> None:
+    far_header = b"MZ" + b"\0" * 58 + struct.pack("<I", HEAD_SIZE) + b"\0" * HEAD_SIZE  # checked by scan()
+    assert engine.accepts("application/x-dosexec", build_pe([CODE])[:HEAD_SIZE])
+    assert engine.accepts("application/octet-stream", far_header[:HEAD_SIZE])
+    for declined in (b"just text", b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40) + b"NE" + b"\0" * 64, b"MZ"):
+        assert not engine.accepts("application/x-dosexec", declined)
 
 
 def test_pe_truncated_inside_its_headers_fails(engine: PeEngine, tmp_path: Path) -> None:
@@ -137,6 +145,14 @@ def test_checksum_matches_pefile(tail: bytes) -> None:
     data = build_pe([CODE, (".data", NOISE)], overlay=tail, checksum=0xDEADBEEF)
     pe = pefile.PE(data=data)
     assert pe_checksum(data, pe.OPTIONAL_HEADER.get_file_offset() + 0x40) == pe.generate_checksum()
+
+
+def test_section_entropy_matches_pefile() -> None:
+    blocks = (".rsrc", CODE[1] * 700 + NOISE * 10)  # over 256 KiB: counted in several blocks
+    sections = [CODE, (".data", NOISE), (".rdata", b"\0" * 700), (".bss", b""), blocks]
+    pe = pefile.PE(data=build_pe(sections, imports={"KERNEL32.dll": INJECTION}))
+    for section in pe.sections:
+        assert section_entropy(section.get_data()) == pytest.approx(section.get_entropy(), abs=1e-12)
 
 
 def test_all_findings_together(engine: PeEngine, tmp_path: Path) -> None:
