@@ -19,7 +19,7 @@ from scanhive.engines.clamav import ClamdDaemon
 from scanhive.engines.registry import create_engines
 from scanhive.runtime import Runtime
 from scanhive.store import accounts, jobs
-from scanhive.store.database import open_database
+from scanhive.store.database import analyze, open_database
 from scanhive.store.files import DirectoryFileStore
 
 log = logging.getLogger("scanhive")
@@ -49,6 +49,7 @@ def run(settings: Settings) -> None:
     lock = _lock_data_dir(settings.data_dir)
 
     db = open_database(settings.resolved_database_url)
+    analyze(db)
     store = DirectoryFileStore(settings.data_dir / "files")
     store.discard_incoming()
     requeued = jobs.requeue(db)

@@ -10,16 +10,23 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from scanhive.config import Settings
 from scanhive.dispatch.worker import worker_main
 from scanhive.store import jobs
+from scanhive.store.database import optimize
 
 log = logging.getLogger(__name__)
+
+#: How often SQLite's planner statistics are checked against the job table's growth: often enough
+#: to catch up with a new server's first burst of jobs; it is a no-op unless a table grew ~25x.
+_OPTIMIZE_EVERY = 900.0
 
 
 class LocalWorkerPool:
@@ -62,7 +69,14 @@ class LocalWorkerPool:
         self._workers[name] = (process, ready)
 
     def _watch(self) -> None:
+        next_optimize = time.monotonic() + _OPTIMIZE_EVERY
         while not self._stopping.wait(0.5):
+            if time.monotonic() >= next_optimize:
+                next_optimize += _OPTIMIZE_EVERY
+                try:
+                    optimize(self.db)
+                except SQLAlchemyError:  # statistics only speed queries up; supervising must go on
+                    log.exception("refreshing the database statistics failed")
             for name, (process, _) in list(self._workers.items()):
                 if process.is_alive() or self._stopping.is_set():
                     continue
