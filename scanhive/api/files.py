@@ -22,7 +22,6 @@ from scanhive.api.batches import cancel_batch
 from scanhive.api.multipart import FilePart, MultipartError
 from scanhive.api.responses import ApiError, WireJSONResponse
 from scanhive.api.rules import batch_rule, select_rule
-from scanhive.engines.base import EngineStatus
 from scanhive.runtime import Runtime
 from scanhive.store import batches, jobs
 from scanhive.store import webhooks as webhook_store
@@ -130,8 +129,7 @@ async def submit(request: Request) -> WireJSONResponse:
 
 def current_def_times(runtime: Runtime) -> dict[str, str]:
     """eng_id -> current def_time, to flag results scanned with older definitions."""
-    statuses: dict[str, EngineStatus] = {e.eng_id: e.status() for e in runtime.engines}
-    return {eng_id: iso(s.def_time) for eng_id, s in statuses.items() if s.def_time}
+    return {eng_id: iso(s.def_time) for eng_id, s in runtime.engine_statuses().items() if s.def_time}
 
 
 @router.get("/file/webhook/{data_id}")
