@@ -72,6 +72,22 @@ async def _receive(runtime: Runtime, request: Request) -> tuple[Ingested, str | 
     return ingested, part.filename if part else None
 
 
+def _capacity(runtime: Runtime) -> int:
+    """Refuse an upload when the queue is full or the disk nearly so; returns the jobs queued or running."""
+    queued = jobs.pending_count(runtime.db)
+    if queued >= runtime.settings.max_queue:
+        raise ApiError(503, "Server is too busy. Try again later.")
+    if runtime.store.free_bytes() < runtime.settings.min_free_disk_mb * 1024 * 1024:
+        raise ApiError(400, "Not enough free disk space.")
+    return queued
+
+
+def _record(runtime: Runtime, upload: Ingested, job: dict[str, Any]) -> None:
+    """Store the upload and queue its job."""
+    key = runtime.store.commit(upload.path, job["data_id"])
+    jobs.insert(runtime.db, storage_key=key, **job)
+
+
 @router.post("/file")
 async def submit(request: Request) -> WireJSONResponse:
     """Analyze a file: the body is the file (raw or multipart `file`); answers its data_id."""
@@ -83,42 +99,36 @@ async def submit(request: Request) -> WireJSONResponse:
     if callbackurl is not None and not _valid_callback(callbackurl):
         raise ApiError(400, "Callback url is invalid.")
     global_timeout = headers.number(request, "global-timeout")
-    if await run_in_threadpool(jobs.pending_count, runtime.db) >= runtime.settings.max_queue:
-        raise ApiError(503, "Server is too busy. Try again later.")
-    if await run_in_threadpool(runtime.store.free_bytes) < runtime.settings.min_free_disk_mb * 1024 * 1024:
-        raise ApiError(400, "Not enough free disk space.")
+    queued = await run_in_threadpool(_capacity, runtime)
 
     upload_ts = time.time()
     ingested, part_filename = await _receive(runtime, request)
     data_id = uuid.uuid4().hex
-    key = await run_in_threadpool(runtime.store.commit, ingested.path, data_id)
-    await run_in_threadpool(
-        jobs.insert,
-        runtime.db,
-        data_id=data_id,
-        display_name=headers.text(request, "filename") or part_filename or "",
-        file_size=ingested.size,
-        md5=ingested.md5,
-        sha1=ingested.sha1,
-        sha256=ingested.sha256,
-        sha512=ingested.sha512,
-        storage_key=key,
-        rule=rule.name,
-        user_agent=request.headers.get("user_agent", ""),
-        username=caller.username if caller else "",
-        metadata=headers.text(request, "metadata"),
-        callbackurl=callbackurl,
-        archive_passwords=headers.archive_passwords(request),
-        global_timeout=global_timeout,
-        batch_id=batch_id,
-        hash_time=ingested.hash_time,
-        upload_ts=upload_ts,
-    )
+    job = {
+        "data_id": data_id,
+        "display_name": headers.text(request, "filename") or part_filename or "",
+        "file_size": ingested.size,
+        "md5": ingested.md5,
+        "sha1": ingested.sha1,
+        "sha256": ingested.sha256,
+        "sha512": ingested.sha512,
+        "rule": rule.name,
+        "user_agent": request.headers.get("user_agent", ""),
+        "username": caller.username if caller else "",
+        "metadata": headers.text(request, "metadata"),
+        "callbackurl": callbackurl,
+        "archive_passwords": headers.archive_passwords(request),
+        "global_timeout": global_timeout,
+        "batch_id": batch_id,
+        "hash_time": ingested.hash_time,
+        "upload_ts": upload_ts,
+    }
+    await run_in_threadpool(_record, runtime, ingested, job)  # one threadpool hop for both
     runtime.notify()
     return WireJSONResponse(
         {
             "data_id": data_id,
-            "in_queue": await run_in_threadpool(jobs.pending_count, runtime.db),
+            "in_queue": queued + 1,
             "queue_priority": "normal",
             "sha1": ingested.sha1,
             "sha256": ingested.sha256,
