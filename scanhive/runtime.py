@@ -30,6 +30,8 @@ class Runtime:
     workers_alive: Callable[[], int]
     deployment_id: str
     file_types: FileTypeEngine = field(default_factory=FileTypeEngine)
+    #: When this server started: results made since were made under the current settings.
+    started_ts: float = field(default_factory=time.time)
     signer: BatchSigner = field(init=False)
     _statuses: tuple[float, dict[str, EngineStatus]] | None = field(default=None, init=False)
 

@@ -172,6 +172,8 @@ def render(
             "verdicts": list(record.get("verdicts", [])) if done else [],
         },
     }
+    if "reused_from" in record:  # answered from an earlier result; Core has no field for it
+        report["process_info"]["reused_from"] = record["reused_from"]
     if job["metadata"] is not None:
         report["metadata"] = job["metadata"]
     for block in ("filetype_info", "yara"):

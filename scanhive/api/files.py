@@ -16,12 +16,13 @@ from scanhive.analysis import verdict
 from scanhive.analysis.ingest import Ingested, ingest
 from scanhive.analysis.pipeline import conclude, final_record
 from scanhive.analysis.report import Children, not_found, render
-from scanhive.api import headers
+from scanhive.api import headers, reuse
 from scanhive.api.auth import require_caller, runtime_of
 from scanhive.api.batches import cancel_batch
 from scanhive.api.multipart import FilePart, MultipartError
 from scanhive.api.responses import ApiError, WireJSONResponse
 from scanhive.api.rules import batch_rule, select_rule
+from scanhive.config import RuleSettings
 from scanhive.runtime import Runtime
 from scanhive.store import batches, jobs
 from scanhive.store import webhooks as webhook_store
@@ -82,10 +83,15 @@ def _capacity(runtime: Runtime) -> int:
     return queued
 
 
-def _record(runtime: Runtime, upload: Ingested, job: dict[str, Any]) -> None:
-    """Store the upload and queue its job."""
+def _record(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: dict[str, Any]) -> bool:
+    """Store the upload and its job row: final at once (True) when an earlier result is reused, else queued."""
     key = runtime.store.commit(upload.path, job["data_id"])
-    jobs.insert(runtime.db, storage_key=key, **job)
+    earlier = reuse.earlier_result(runtime, rule, upload, job["display_name"])
+    if earlier is None:
+        jobs.insert(runtime.db, storage_key=key, **job)
+        return False
+    jobs.insert_finished(runtime.db, *earlier, storage_key=key, **job)
+    return True
 
 
 @router.post("/file")
@@ -123,12 +129,14 @@ async def submit(request: Request) -> WireJSONResponse:
         "hash_time": ingested.hash_time,
         "upload_ts": upload_ts,
     }
-    await run_in_threadpool(_record, runtime, ingested, job)  # one threadpool hop for both
-    runtime.notify()
+    # Storing the file, looking for a reusable result and the insert: one threadpool hop.
+    reused = await run_in_threadpool(_record, runtime, rule, ingested, job)
+    if not reused:
+        runtime.notify()
     return WireJSONResponse(
         {
             "data_id": data_id,
-            "in_queue": queued + 1,
+            "in_queue": queued if reused else queued + 1,
             "queue_priority": "normal",
             "sha1": ingested.sha1,
             "sha256": ingested.sha256,

@@ -20,6 +20,40 @@ def insert(db: Engine, **values: Any) -> None:
         conn.execute(jobs.insert().values(state=QUEUED, attempts=0, **values))
 
 
+def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any) -> None:
+    """Record a job that is final from the start (answered from an earlier result); its callback
+    is scheduled as `finish` schedules one."""
+    now = time.time()
+    with db.begin() as conn:
+        conn.execute(
+            jobs.insert().values(
+                state=DONE, attempts=0, start_ts=now, end_ts=now, scan_all_result_i=code, result=result, **values
+            )
+        )
+        webhooks.enqueue_for(conn, [values["data_id"]])
+
+
+def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, excluded: Sequence[int]) -> RowMapping | None:
+    """The newest upload of these bytes under `rule` finished since `since_ts`, not an archive, and
+    not ending in one of the `excluded` codes: data_id, display_name, scan_all_result_i and result."""
+    query = (
+        select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
+        .where(
+            jobs.c.sha256 == sha256,
+            jobs.c.rule == rule,
+            jobs.c.state == DONE,
+            jobs.c.parent_data_id.is_(None),
+            jobs.c.extraction.is_(None),
+            jobs.c.end_ts >= since_ts,
+            jobs.c.scan_all_result_i.not_in(list(excluded)),
+        )
+        .order_by(jobs.c.seq.desc())
+        .limit(1)
+    )
+    with db.connect() as conn:
+        return conn.execute(query).mappings().first()
+
+
 def get(db: Engine, data_id: str) -> RowMapping | None:
     with db.connect() as conn:
         return conn.execute(select(jobs).where(jobs.c.data_id == data_id)).mappings().first()
