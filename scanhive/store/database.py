@@ -10,6 +10,9 @@ from sqlalchemy import Engine, create_engine, event
 
 from scanhive.store.schema import metadata
 
+#: The API's threadpool (AnyIO's default limit), all of whose threads may use the database at once.
+_THREADPOOL_SIZE = 40
+
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the API read while workers write; busy_timeout makes writers wait instead of failing.
@@ -33,7 +36,10 @@ def open_database(url: str) -> Engine:
     """Connect and make sure the schema exists."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=_load_json
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=_load_json,
+            pool_size=_THREADPOOL_SIZE,  # beyond the pool, connections are closed and opened again per use
         )
         event.listen(engine, "connect", _tune_sqlite)
     else:
