@@ -42,18 +42,21 @@ def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
 
 def earlier_result(runtime: Runtime, rule: RuleSettings, upload: Ingested, display_name: str) -> tuple[int, dict[str, Any]] | None:
     """(final code, marked record) to answer this upload with, or None when it must be scanned."""
-    hashes = (upload.md5, upload.sha1, upload.sha256, upload.sha512)
-    if not runtime.settings.reuse_results or hash_lists.entries_for(runtime.db, hashes):
+    if not runtime.settings.reuse_results:
         return None
+    # Cheapest first: most new files stop at this one query.
     earlier = jobs.latest_reusable(runtime.db, upload.sha256, rule.name, runtime.started_ts, _NOT_REUSED)
     if earlier is None:
         return None
     record: dict[str, Any] = earlier["result"]
     engines = record.get("engines", {}).values()
     used = {engine["eng_id"]: engine["def_time"] for engine in engines}
-    if not used or any(e["scan_result_i"] == verdict.FAILED for e in engines) or used != lineup(runtime, rule):
+    if not used or any(e["scan_result_i"] == verdict.FAILED for e in engines):
         return None
     file_type = FileType(**record["file_type"])
     if check_name(display_name, file_type) != check_name(earlier["display_name"], file_type):
+        return None
+    hashes = (upload.md5, upload.sha1, upload.sha256, upload.sha512)
+    if used != lineup(runtime, rule) or hash_lists.entries_for(runtime.db, hashes):
         return None
     return earlier["scan_all_result_i"], {**record, "reused_from": record.get("reused_from", earlier["data_id"])}

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, select, update
 
 from scanhive.store import webhooks
 from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, jobs
@@ -33,25 +33,29 @@ def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any
         webhooks.enqueue_for(conn, [values["data_id"]])
 
 
+#: Built once: building the statement costs more than running it, and it runs for every upload.
+_REUSABLE = (
+    select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
+    .where(
+        jobs.c.sha256 == bindparam("sha256"),
+        jobs.c.rule == bindparam("rule"),
+        jobs.c.state == DONE,
+        jobs.c.parent_data_id.is_(None),
+        jobs.c.extraction.is_(None),
+        jobs.c.end_ts >= bindparam("since_ts"),
+        jobs.c.scan_all_result_i.not_in(bindparam("excluded", expanding=True)),
+    )
+    .order_by(jobs.c.seq.desc())
+    .limit(1)
+)
+
+
 def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, excluded: Sequence[int]) -> RowMapping | None:
     """The newest upload of these bytes under `rule` finished since `since_ts`, not an archive, and
     not ending in one of the `excluded` codes: data_id, display_name, scan_all_result_i and result."""
-    query = (
-        select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
-        .where(
-            jobs.c.sha256 == sha256,
-            jobs.c.rule == rule,
-            jobs.c.state == DONE,
-            jobs.c.parent_data_id.is_(None),
-            jobs.c.extraction.is_(None),
-            jobs.c.end_ts >= since_ts,
-            jobs.c.scan_all_result_i.not_in(list(excluded)),
-        )
-        .order_by(jobs.c.seq.desc())
-        .limit(1)
-    )
+    values = {"sha256": sha256, "rule": rule, "since_ts": since_ts, "excluded": list(excluded)}
     with db.connect() as conn:
-        return conn.execute(query).mappings().first()
+        return conn.execute(_REUSABLE, values).mappings().first()
 
 
 def get(db: Engine, data_id: str) -> RowMapping | None:
