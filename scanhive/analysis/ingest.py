@@ -79,7 +79,7 @@ class _HashingWriter:
             self._in_flight = []
 
     def abandon(self) -> None:
-        """On failure: drop the block in flight, waiting for the threads already at it (they use the file)."""
+        """On failure: drop the block in flight, or wait for threads already at it (they use the file)."""
         futures.wait([future for future in self._in_flight if not future.cancel()])
         self._in_flight = []
 

@@ -24,10 +24,8 @@ _NOT_REUSED = (verdict.FAILED, verdict.CANCELLED, verdict.GLOBAL_TIMEOUT)
 
 
 def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
-    """eng_id -> def_time ("" without one) of the engines a scan under `rule` would run now.
-
-    The pipeline's choice for a file on no hash list: named by the rule, switched on and usable.
-    """
+    """eng_id -> def_time ("" without one) of the engines a scan under `rule` would run now."""
+    # As the pipeline chooses them for a file on no hash list: named by the rule, on and usable.
     wanted = set(rule.engines)
     switches = engine_switches.all_switches(runtime.db)
     statuses = runtime.engine_statuses()
@@ -40,7 +38,9 @@ def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
     return chosen
 
 
-def earlier_result(runtime: Runtime, rule: RuleSettings, upload: Ingested, display_name: str) -> tuple[int, dict[str, Any]] | None:
+def earlier_result(
+    runtime: Runtime, rule: RuleSettings, upload: Ingested, display_name: str
+) -> tuple[int, dict[str, Any]] | None:
     """(final code, marked record) to answer this upload with, or None when it must be scanned."""
     if not runtime.settings.reuse_results:
         return None

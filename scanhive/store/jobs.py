@@ -21,8 +21,7 @@ def insert(db: Engine, **values: Any) -> None:
 
 
 def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any) -> None:
-    """Record a job that is final from the start (answered from an earlier result); its callback
-    is scheduled as `finish` schedules one."""
+    """Record a job final from the start (a reused result); its callback is scheduled as in `finish`."""
     now = time.time()
     with db.begin() as conn:
         conn.execute(
@@ -51,8 +50,7 @@ _REUSABLE = (
 
 
 def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, excluded: Sequence[int]) -> RowMapping | None:
-    """The newest upload of these bytes under `rule` finished since `since_ts`, not an archive, and
-    not ending in one of the `excluded` codes: data_id, display_name, scan_all_result_i and result."""
+    """The newest upload of `sha256` under `rule` done since `since_ts`, not an archive nor `excluded`."""
     values = {"sha256": sha256, "rule": rule, "since_ts": since_ts, "excluded": list(excluded)}
     with db.connect() as conn:
         return conn.execute(_REUSABLE, values).mappings().first()
@@ -214,11 +212,7 @@ def latest_by_hash(
 
 
 def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping]:
-    """Newest finished job for each of many hashes (any kind), keyed by lower-case hash.
-
-    Rows carry data_id, scan_all_result_i and `engines` (the result's per-engine records) only:
-    that is all the bulk answer shows, and decoding whole results took most of its time.
-    """
+    """Newest finished job (data_id, scan_all_result_i, result engines) per hash, keyed by lower-case hash."""
     found: dict[str, RowMapping] = {}
     by_length: dict[int, list[str]] = {}
     for digest in digests:
@@ -227,6 +221,7 @@ def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping
     with db.connect() as conn:
         for length, wanted in by_length.items():
             column = HASH_COLUMNS[length]
+            # Only what the bulk answer shows: decoding whole results was most of its time.
             query = (
                 select(column, jobs.c.data_id, jobs.c.scan_all_result_i, jobs.c.result["engines"].label("engines"))
                 .where(column.in_(wanted), jobs.c.state == DONE)
