@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     max_queue: int = 10_000
     #: POST /file answers 400 when the data dir's disk has less free space than this.
     min_free_disk_mb: int = 256
+    #: Answer a resubmitted file (same bytes, same rule) at once from its earlier result while
+    #: the engines and their definitions are the same; its report names the earlier data_id.
+    reuse_results: bool = True
 
     webhook_attempts: int = 5
     webhook_timeout: float = 10.0

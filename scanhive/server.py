@@ -20,7 +20,7 @@ from scanhive.engines.clamav import ClamAVEngine, ClamdDaemon
 from scanhive.engines.registry import create_engines
 from scanhive.runtime import Runtime
 from scanhive.store import accounts, engine_switches, jobs
-from scanhive.store.database import open_database
+from scanhive.store.database import analyze, open_database
 from scanhive.store.files import DirectoryFileStore
 
 log = logging.getLogger("scanhive")
@@ -50,6 +50,7 @@ def run(settings: Settings) -> None:
     lock = _lock_data_dir(settings.data_dir)
 
     db = open_database(settings.resolved_database_url)
+    analyze(db)
     store = DirectoryFileStore(settings.data_dir / "files")
     store.discard_incoming()
     requeued = jobs.requeue(db)

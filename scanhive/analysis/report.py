@@ -180,6 +180,8 @@ def render(
     signers = signer_infos(record)
     if done and signers:
         report["file_info"]["signer_infos"] = signers
+    if "reused_from" in record:  # answered from an earlier result; Core has no field for it
+        report["process_info"]["reused_from"] = record["reused_from"]
     if job["metadata"] is not None:
         report["metadata"] = job["metadata"]
     for block in ("filetype_info", "yara"):

@@ -16,13 +16,13 @@ from scanhive.analysis import verdict
 from scanhive.analysis.ingest import Ingested, ingest
 from scanhive.analysis.pipeline import conclude, final_record
 from scanhive.analysis.report import Children, not_found, render
-from scanhive.api import headers
+from scanhive.api import headers, reuse
 from scanhive.api.auth import require_caller, runtime_of
 from scanhive.api.batches import cancel_batch
 from scanhive.api.multipart import FilePart, MultipartError
 from scanhive.api.responses import ApiError, WireJSONResponse
 from scanhive.api.rules import batch_rule, select_rule
-from scanhive.engines.base import EngineStatus
+from scanhive.config import RuleSettings
 from scanhive.runtime import Runtime
 from scanhive.store import batches, jobs
 from scanhive.store import webhooks as webhook_store
@@ -73,6 +73,27 @@ async def _receive(runtime: Runtime, request: Request) -> tuple[Ingested, str | 
     return ingested, part.filename if part else None
 
 
+def _capacity(runtime: Runtime) -> int:
+    """Refuse an upload when the queue is full or the disk nearly so; returns the jobs queued or running."""
+    queued = jobs.pending_count(runtime.db)
+    if queued >= runtime.settings.max_queue:
+        raise ApiError(503, "Server is too busy. Try again later.")
+    if runtime.store.free_bytes() < runtime.settings.min_free_disk_mb * 1024 * 1024:
+        raise ApiError(400, "Not enough free disk space.")
+    return queued
+
+
+def _record(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: dict[str, Any]) -> bool:
+    """Store the upload and its job row: final at once (True) when an earlier result is reused, else queued."""
+    key = runtime.store.commit(upload.path, job["data_id"])
+    earlier = reuse.earlier_result(runtime, rule, upload, job["display_name"])
+    if earlier is None:
+        jobs.insert(runtime.db, storage_key=key, **job)
+        return False
+    jobs.insert_finished(runtime.db, *earlier, storage_key=key, **job)
+    return True
+
+
 @router.post("/file")
 async def submit(request: Request) -> WireJSONResponse:
     """Analyze a file: the body is the file (raw or multipart `file`); answers its data_id."""
@@ -84,42 +105,38 @@ async def submit(request: Request) -> WireJSONResponse:
     if callbackurl is not None and not _valid_callback(callbackurl):
         raise ApiError(400, "Callback url is invalid.")
     global_timeout = headers.number(request, "global-timeout")
-    if await run_in_threadpool(jobs.pending_count, runtime.db) >= runtime.settings.max_queue:
-        raise ApiError(503, "Server is too busy. Try again later.")
-    if await run_in_threadpool(runtime.store.free_bytes) < runtime.settings.min_free_disk_mb * 1024 * 1024:
-        raise ApiError(400, "Not enough free disk space.")
+    queued = await run_in_threadpool(_capacity, runtime)
 
     upload_ts = time.time()
     ingested, part_filename = await _receive(runtime, request)
     data_id = uuid.uuid4().hex
-    key = await run_in_threadpool(runtime.store.commit, ingested.path, data_id)
-    await run_in_threadpool(
-        jobs.insert,
-        runtime.db,
-        data_id=data_id,
-        display_name=headers.text(request, "filename") or part_filename or "",
-        file_size=ingested.size,
-        md5=ingested.md5,
-        sha1=ingested.sha1,
-        sha256=ingested.sha256,
-        sha512=ingested.sha512,
-        storage_key=key,
-        rule=rule.name,
-        user_agent=request.headers.get("user_agent", ""),
-        username=caller.username if caller else "",
-        metadata=headers.text(request, "metadata"),
-        callbackurl=callbackurl,
-        archive_passwords=headers.archive_passwords(request),
-        global_timeout=global_timeout,
-        batch_id=batch_id,
-        hash_time=ingested.hash_time,
-        upload_ts=upload_ts,
-    )
-    runtime.notify()
+    job = {
+        "data_id": data_id,
+        "display_name": headers.text(request, "filename") or part_filename or "",
+        "file_size": ingested.size,
+        "md5": ingested.md5,
+        "sha1": ingested.sha1,
+        "sha256": ingested.sha256,
+        "sha512": ingested.sha512,
+        "rule": rule.name,
+        "user_agent": request.headers.get("user_agent", ""),
+        "username": caller.username if caller else "",
+        "metadata": headers.text(request, "metadata"),
+        "callbackurl": callbackurl,
+        "archive_passwords": headers.archive_passwords(request),
+        "global_timeout": global_timeout,
+        "batch_id": batch_id,
+        "hash_time": ingested.hash_time,
+        "upload_ts": upload_ts,
+    }
+    # Storing the file, looking for a reusable result and the insert: one threadpool hop.
+    reused = await run_in_threadpool(_record, runtime, rule, ingested, job)
+    if not reused:
+        runtime.notify()
     return WireJSONResponse(
         {
             "data_id": data_id,
-            "in_queue": await run_in_threadpool(jobs.pending_count, runtime.db),
+            "in_queue": queued if reused else queued + 1,
             "queue_priority": "normal",
             "sha1": ingested.sha1,
             "sha256": ingested.sha256,
@@ -130,8 +147,7 @@ async def submit(request: Request) -> WireJSONResponse:
 
 def current_def_times(runtime: Runtime) -> dict[str, str]:
     """eng_id -> current def_time, to flag results scanned with older definitions."""
-    statuses: dict[str, EngineStatus] = {e.eng_id: e.status() for e in runtime.engines}
-    return {eng_id: iso(s.def_time) for eng_id, s in statuses.items() if s.def_time}
+    return {eng_id: iso(s.def_time) for eng_id, s in runtime.engine_statuses().items() if s.def_time}
 
 
 @router.get("/file/webhook/{data_id}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 
 from scanhive.store.schema import metadata
+
+#: The API's threadpool (AnyIO's default limit), all of whose threads may use the database at once.
+_THREADPOOL_SIZE = 40
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -19,12 +24,44 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _load_json(text: str | bytes) -> Any:
+    """Decode a stored JSON column: orjson is 2-3x faster on analysis records than json."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN and Infinity, which json.dumps (the serializer) writes
+        return json.loads(text)
+
+
 def open_database(url: str) -> Engine:
     """Connect and make sure the schema exists."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=_load_json,
+            pool_size=_THREADPOOL_SIZE,  # beyond the pool, connections are closed and opened again per use
+        )
         event.listen(engine, "connect", _tune_sqlite)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, json_deserializer=_load_json)
     metadata.create_all(engine)
     return engine
+
+
+def analyze(db: Engine) -> None:
+    """Gather SQLite's planner statistics (at server start; ~0.5 s per million jobs)."""
+    # Without them SQLite rates `state = 'done'` as selective as a hash and answers hash lookups
+    # by walking the state index through every newer row. PostgreSQL's autovacuum keeps its own.
+    if db.dialect.name == "sqlite":
+        with db.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def optimize(db: Engine) -> None:
+    """Refresh SQLite's statistics of tables that have none or grew a lot since (cheap, periodic)."""
+    # 0x10000 makes SQLite >= 3.46 check every table (and 0x10 bounds the work on large ones);
+    # older versions ignore both and check the tables the pooled connection has queried, which
+    # for jobs is any connection the API has used.
+    if db.dialect.name == "sqlite":
+        with db.begin() as conn:
+            conn.exec_driver_sql("PRAGMA optimize=0x10012")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, select, update
 
 from scanhive.store import webhooks
 from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, jobs
@@ -18,6 +18,42 @@ def insert(db: Engine, **values: Any) -> None:
     """Record a new job; from here on its data_id survives any crash."""
     with db.begin() as conn:
         conn.execute(jobs.insert().values(state=QUEUED, attempts=0, **values))
+
+
+def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any) -> None:
+    """Record a job final from the start (a reused result); its callback is scheduled as in `finish`."""
+    now = time.time()
+    with db.begin() as conn:
+        conn.execute(
+            jobs.insert().values(
+                state=DONE, attempts=0, start_ts=now, end_ts=now, scan_all_result_i=code, result=result, **values
+            )
+        )
+        webhooks.enqueue_for(conn, [values["data_id"]])
+
+
+#: Built once: building the statement costs more than running it, and it runs for every upload.
+_REUSABLE = (
+    select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
+    .where(
+        jobs.c.sha256 == bindparam("sha256"),
+        jobs.c.rule == bindparam("rule"),
+        jobs.c.state == DONE,
+        jobs.c.parent_data_id.is_(None),
+        jobs.c.extraction.is_(None),
+        jobs.c.end_ts >= bindparam("since_ts"),
+        jobs.c.scan_all_result_i.not_in(bindparam("excluded", expanding=True)),
+    )
+    .order_by(jobs.c.seq.desc())
+    .limit(1)
+)
+
+
+def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, excluded: Sequence[int]) -> RowMapping | None:
+    """The newest upload of `sha256` under `rule` done since `since_ts`, not an archive nor `excluded`."""
+    values = {"sha256": sha256, "rule": rule, "since_ts": since_ts, "excluded": list(excluded)}
+    with db.connect() as conn:
+        return conn.execute(_REUSABLE, values).mappings().first()
 
 
 def get(db: Engine, data_id: str) -> RowMapping | None:
@@ -176,7 +212,7 @@ def latest_by_hash(
 
 
 def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping]:
-    """Newest finished job for each of many hashes (any kind), keyed by lower-case hash."""
+    """Newest finished job (data_id, scan_all_result_i, result engines) per hash, keyed by lower-case hash."""
     found: dict[str, RowMapping] = {}
     by_length: dict[int, list[str]] = {}
     for digest in digests:
@@ -185,8 +221,9 @@ def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping
     with db.connect() as conn:
         for length, wanted in by_length.items():
             column = HASH_COLUMNS[length]
+            # Only what the bulk answer shows: decoding whole results was most of its time.
             query = (
-                select(jobs)
+                select(column, jobs.c.data_id, jobs.c.scan_all_result_i, jobs.c.result["engines"].label("engines"))
                 .where(column.in_(wanted), jobs.c.state == DONE)
                 .order_by(jobs.c.seq)
             )

@@ -251,7 +251,11 @@ def test_outdated_data_after_definitions_change(make_server, tmp_path: Path) -> 
         data_id = submit(client, b"old definitions")
         assert wait_done(client, data_id)["process_info"]["outdated_data"] == []
         (rules / "new.yar").write_text("rule Newer { condition: false }")
-        assert client.get(f"/file/{data_id}").json()["process_info"]["outdated_data"] == ["enginedefinitions"]
+        deadline = time.monotonic() + 10  # engine statuses are cached for ~2 s
+        while not (outdated := client.get(f"/file/{data_id}").json()["process_info"]["outdated_data"]):
+            assert time.monotonic() < deadline, "the rule change was not noticed"
+            time.sleep(0.2)
+        assert outdated == ["enginedefinitions"]
 
 
 def _clamav_result(client: httpx.Client, marker: bytes) -> dict:

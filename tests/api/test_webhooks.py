@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -98,3 +99,14 @@ def test_unreachable_callback_gives_up_without_losing_the_result(make_server) ->
 
 def test_webhook_status_unknown_is_404(api: httpx.Client) -> None:
     assert api.get("/file/webhook/0000").status_code == 404
+
+
+def test_reused_result_is_called_back_too(api: httpx.Client, receiver: Receiver) -> None:
+    content = b"called back twice " + os.urandom(8)
+    first = submit(api, content, callbackurl=receiver.url)
+    receiver.wait_for(1)
+    again = submit(api, content, callbackurl=receiver.url)
+    receiver.wait_for(2)
+    assert [body["data_id"] for body in receiver.bodies] == [first, again]
+    assert receiver.bodies[1]["process_info"]["reused_from"] == first
+    assert api.get(f"/file/webhook/{again}").json()["url"] == receiver.url
