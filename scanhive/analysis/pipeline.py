@@ -29,6 +29,7 @@ from scanhive.config import RuleSettings, Settings
 from scanhive.engines.base import HEAD_SIZE, Engine, EngineResult, ScanContext
 from scanhive.engines.filetype import FileType, FileTypeEngine, check_name, filetype_info
 from scanhive.engines.isolation import IsolatedEngine
+from scanhive.engines.registry import runs
 from scanhive.store import changes, engine_switches, hash_lists, jobs
 from scanhive.store.files import DirectoryFileStore
 from scanhive.timefmt import iso
@@ -231,16 +232,8 @@ class Pipeline:
         return verdict.WHITELISTED if "whitelist" in kinds else None
 
     def _selected(self, rule: RuleSettings, skipped: set[str]) -> list[Engine]:
-        wanted = set(rule.engines)
         switches = self._switches.get()
-        return [
-            e
-            for e in self.engines
-            if ("*" in wanted or e.eng_id in wanted or e.eng_name in wanted)
-            and e.eng_id not in skipped
-            and switches.get(e.eng_id, engine_switches.Switches()).enabled
-            and e.status().usable
-        ]
+        return [e for e in self.engines if e.eng_id not in skipped and runs(rule, e, switches, e.status())]
 
     def _run_engines(
         self,

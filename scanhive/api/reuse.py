@@ -16,6 +16,7 @@ from scanhive.analysis import verdict
 from scanhive.analysis.ingest import Ingested
 from scanhive.config import RuleSettings
 from scanhive.engines.filetype import FileType, check_name
+from scanhive.engines.registry import runs
 from scanhive.runtime import Runtime
 from scanhive.store import engine_switches, hash_lists, jobs
 from scanhive.timefmt import iso
@@ -25,15 +26,12 @@ _NOT_REUSED = (verdict.FAILED, verdict.CANCELLED, verdict.GLOBAL_TIMEOUT)
 
 def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
     """eng_id -> def_time ("" without one) of the engines a scan under `rule` would run now."""
-    # As the pipeline chooses them for a file on no hash list: named by the rule, on and usable.
-    wanted = set(rule.engines)
     switches = engine_switches.all_switches(runtime.db)
     statuses = runtime.engine_statuses()
     chosen = {}
     for engine in runtime.engines:
         status = statuses[engine.eng_id]
-        named = "*" in wanted or engine.eng_id in wanted or engine.eng_name in wanted
-        if named and switches.get(engine.eng_id, engine_switches.Switches()).enabled and status.usable:
+        if runs(rule, engine, switches, status):
             chosen[engine.eng_id] = iso(status.def_time) if status.def_time else ""
     return chosen
 

@@ -9,11 +9,13 @@ Third-party engines are Python packages that declare, in their pyproject.toml:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 
-from scanhive.config import Settings
-from scanhive.engines.base import Engine
+from scanhive.config import RuleSettings, Settings
+from scanhive.engines.base import Engine, EngineStatus
 from scanhive.engines.isolation import IsolatedEngine
+from scanhive.store.engine_switches import Switches
 
 log = logging.getLogger(__name__)
 GROUP = "scanhive.engines"
@@ -36,3 +38,10 @@ def create_engines(settings: Settings, isolate: bool = False) -> list[Engine]:
     """One instance of every engine; `isolate` (for workers) runs native-code engines in host processes."""
     engines = [cls(settings) for cls in engine_classes()]
     return [IsolatedEngine(e) if isolate and e.isolated else e for e in engines]
+
+
+def runs(rule: RuleSettings, engine: Engine, switches: Mapping[str, Switches], status: EngineStatus) -> bool:
+    """Whether a scan under `rule` runs `engine` now: named by the rule, switched on and usable."""
+    wanted = rule.engines
+    named = "*" in wanted or engine.eng_id in wanted or engine.eng_name in wanted
+    return named and switches.get(engine.eng_id, Switches()).enabled and status.usable
