@@ -11,15 +11,17 @@ import array
 import hashlib
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from scanhive.analysis import verdict
@@ -198,7 +200,7 @@ class ClamdDaemon:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=partial(die_with_parent, os.getpid()),
         )
 
     def _wait_ready(self) -> bool:
