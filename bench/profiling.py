@@ -13,6 +13,7 @@ import argparse
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,20 +33,26 @@ _WAITS = (
 )
 
 
+def _py_spy() -> str | None:
+    """py-spy on PATH, or beside this Python (an unactivated venv)."""
+    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+
+
 @contextmanager
 def recorded(server: BenchServer, directory: Path, label: str, enabled: bool = True) -> Iterator[None]:
     """Run py-spy on the api, worker and engine host processes while the block runs."""
     if not enabled:
         yield
         return
-    if shutil.which("py-spy") is None:
-        raise RuntimeError("--profile needs py-spy: pip install py-spy")
+    py_spy = _py_spy()
+    if py_spy is None:
+        raise RuntimeError("--profile needs py-spy: pip install -e '.[bench]'")
     directory.mkdir(parents=True, exist_ok=True)
     spies = []
     for role, pids in server.roles().items():
         for pid in pids if role in _ROLES else ():
             output = directory / f"{label}-{role}-{pid}.txt"
-            command = ["py-spy", "record", "--pid", str(pid), "--rate", str(_RATE), "--threads",
+            command = [py_spy, "record", "--pid", str(pid), "--rate", str(_RATE), "--threads",
                        "--format", "raw", "--output", str(output), "--nonblocking"]
             spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     try:
