@@ -12,6 +12,12 @@ from scanhive.store import webhooks
 from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, jobs
 
 HASH_COLUMNS = {32: jobs.c.md5, 40: jobs.c.sha1, 64: jobs.c.sha256, 128: jobs.c.sha512}
+#: `state` in a form no index matches, for queries that look files up by hash. With statistics
+#: older than the table (SQLite's are gathered at start and refreshed only after large growth)
+#: the planner rates `state = 'done'` as selective as a hash and walks ix_jobs_state_seq through
+#: every newer job; `state || ''` (SQLite's documented way to keep a term off an index) leaves it
+#: the hash index, whatever the statistics say.
+_STATE_UNINDEXED = jobs.c.state.concat("")
 
 
 def insert(db: Engine, **values: Any) -> None:
@@ -38,7 +44,7 @@ _REUSABLE = (
     .where(
         jobs.c.sha256 == bindparam("sha256"),
         jobs.c.rule == bindparam("rule"),
-        jobs.c.state == DONE,
+        _STATE_UNINDEXED == DONE,
         jobs.c.parent_data_id.is_(None),
         jobs.c.extraction.is_(None),
         jobs.c.end_ts >= bindparam("since_ts"),
@@ -204,7 +210,7 @@ def latest_by_hash(
         query = query.where(jobs.c.upload_ts >= since_ts)
     with db.connect() as conn:
         done = conn.execute(
-            query.where(jobs.c.state == DONE).order_by(jobs.c.seq.desc()).limit(1)
+            query.where(_STATE_UNINDEXED == DONE).order_by(jobs.c.seq.desc()).limit(1)
         ).mappings().first()
         if done is not None or not include_in_progress:
             return done
@@ -224,7 +230,7 @@ def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping
             # Only what the bulk answer shows: decoding whole results was most of its time.
             query = (
                 select(column, jobs.c.data_id, jobs.c.scan_all_result_i, jobs.c.result["engines"].label("engines"))
-                .where(column.in_(wanted), jobs.c.state == DONE)
+                .where(column.in_(wanted), _STATE_UNINDEXED == DONE)
                 .order_by(jobs.c.seq)
             )
             for row in conn.execute(query).mappings():
