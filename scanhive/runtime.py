@@ -15,10 +15,6 @@ from scanhive.engines.base import EngineStatus
 from scanhive.engines.filetype import FileTypeEngine
 from scanhive.store.files import DirectoryFileStore
 
-#: How long engine statuses are reused: YARA's walks every rule directory, and every poll and
-#: upload needs the definition times (ClamAV caches its own status as long).
-_STATUS_SECONDS = 2.0
-
 
 @dataclass
 class Runtime:
@@ -33,19 +29,10 @@ class Runtime:
     #: When this server started: results made since were made under the current settings.
     started_ts: float = field(default_factory=time.time)
     signer: BatchSigner = field(init=False)
-    _statuses: tuple[float, dict[str, EngineStatus]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.signer = BatchSigner(self.settings.data_dir)
 
     def engine_statuses(self) -> dict[str, EngineStatus]:
-        """eng_id -> status of each scanning engine, at most ~2 s old."""
-        cached = self._statuses
-        if cached is None or time.monotonic() - cached[0] > _STATUS_SECONDS:
-            cached = (time.monotonic(), {e.eng_id: e.status() for e in self.engines})
-            self._statuses = cached  # one assignment: threadpool readers see the old or the new
-        return cached[1]
-
-    def forget_engine_statuses(self) -> None:
-        """Ask the engines again next time: their definitions were just changed through the API."""
-        self._statuses = None
+        """eng_id -> status of each scanning engine (the costly ones cache their own, as in workers)."""
+        return {e.eng_id: e.status() for e in self.engines}

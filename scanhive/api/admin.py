@@ -100,7 +100,6 @@ async def replace_yara_sources(request: Request) -> WireJSONResponse:
             except (httpx.HTTPError, ValueError, OSError) as exc:
                 raise ApiError(400, f"Cannot fetch {entry['source']}: {exc}") from None
     yara_sources.save_sources(data_dir, sources)
-    runtime_of(request).forget_engine_statuses()  # reports and reuse see the new definition time at once
     return _yara_sources_answer(request)
 
 
