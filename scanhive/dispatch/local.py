@@ -24,9 +24,8 @@ from scanhive.store.database import optimize
 
 log = logging.getLogger(__name__)
 
-#: How often SQLite's planner statistics are checked against the tables' growth. It is a no-op
-#: (~0.2 ms) unless a table has none or grew ~25x since; a new server, whose start-up ANALYZE
-#: found empty tables, has statistics within seconds of its first jobs.
+#: How often SQLite's planner statistics are checked against the tables' growth: a no-op (~0.2 ms)
+#: unless a table has none or grew ~25x since. Lookups by hash do not depend on them (jobs.py).
 _OPTIMIZE_EVERY = 10.0
 
 
