@@ -13,6 +13,7 @@ from scanhive.config import Settings
 from scanhive.engines.base import Engine as ScanEngine
 from scanhive.engines.base import EngineStatus
 from scanhive.engines.filetype import FileTypeEngine
+from scanhive.store.admin_config import AdminConfig
 from scanhive.store.files import DirectoryFileStore
 
 
@@ -29,9 +30,11 @@ class Runtime:
     #: When this server started: results made since were made under the current settings.
     started_ts: float = field(default_factory=time.time)
     signer: BatchSigner = field(init=False)
+    admin: AdminConfig = field(init=False)
 
     def __post_init__(self) -> None:
         self.signer = BatchSigner(self.settings.data_dir)
+        self.admin = AdminConfig(self.db)
 
     def engine_statuses(self) -> dict[str, EngineStatus]:
         """eng_id -> status of each scanning engine (the costly ones cache their own, as in workers)."""

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from scanhive.engines.base import HEAD_SIZE, Engine, EngineResult, ScanContext
 from scanhive.engines.filetype import FileType, FileTypeEngine, check_name, filetype_info
 from scanhive.engines.isolation import IsolatedEngine
 from scanhive.engines.registry import runs
-from scanhive.store import changes, engine_switches, hash_lists, jobs
+from scanhive.store import jobs
+from scanhive.store.admin_config import AdminConfig
 from scanhive.store.files import DirectoryFileStore
 from scanhive.timefmt import iso
 
@@ -111,9 +111,7 @@ class Pipeline:
         self.store = store
         self.notify = notify  # wake workers for this many newly queued children
         self.file_types = FileTypeEngine()
-        # kept between jobs and read again after an admin changes them (see store/changes.py)
-        self._switches = changes.cached(db, partial(engine_switches.all_switches, db))
-        self._lists_in_use = changes.cached(db, partial(hash_lists.in_use, db))
+        self.admin = AdminConfig(db)
         self._threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, len(engines)), thread_name_prefix="engine"
         )
@@ -159,7 +157,7 @@ class Pipeline:
                 parts["timings"]["extraction_time"] = _ms(time.monotonic() - began)
 
         hashes = {name: job[name] for name in ("md5", "sha1", "sha256", "sha512")}
-        listed = hash_lists.entries_for(self.db, hashes.values()) if self._lists_in_use.get() else []
+        listed = self.admin.list_entries(hashes.values())
         list_code = self._list_code(listed)
         if list_code is not None:  # "Scan Skipped - Whitelisted/Blacklisted"
             code = verdict.combine([], [extraction_code, type_code, list_code])
@@ -232,7 +230,7 @@ class Pipeline:
         return verdict.WHITELISTED if "whitelist" in kinds else None
 
     def _selected(self, rule: RuleSettings, skipped: set[str]) -> list[Engine]:
-        switches = self._switches.get()
+        switches = self.admin.switches()
         return [e for e in self.engines if e.eng_id not in skipped and runs(rule, e, switches, e.status())]
 
     def _run_engines(

@@ -18,7 +18,7 @@ from scanhive.config import RuleSettings
 from scanhive.engines.filetype import FileType, check_name
 from scanhive.engines.registry import runs
 from scanhive.runtime import Runtime
-from scanhive.store import engine_switches, hash_lists, jobs
+from scanhive.store import jobs
 from scanhive.timefmt import iso
 
 _NOT_REUSED = (verdict.FAILED, verdict.CANCELLED, verdict.GLOBAL_TIMEOUT)
@@ -26,7 +26,7 @@ _NOT_REUSED = (verdict.FAILED, verdict.CANCELLED, verdict.GLOBAL_TIMEOUT)
 
 def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
     """eng_id -> def_time ("" without one) of the engines a scan under `rule` would run now."""
-    switches = engine_switches.all_switches(runtime.db)
+    switches = runtime.admin.switches()
     statuses = runtime.engine_statuses()
     chosen = {}
     for engine in runtime.engines:
@@ -55,6 +55,6 @@ def earlier_result(
     if check_name(display_name, file_type) != check_name(earlier["display_name"], file_type):
         return None
     hashes = (upload.md5, upload.sha1, upload.sha256, upload.sha512)
-    if used != lineup(runtime, rule) or hash_lists.entries_for(runtime.db, hashes):
+    if used != lineup(runtime, rule) or runtime.admin.list_entries(hashes):
         return None
     return earlier["scan_all_result_i"], {**record, "reused_from": record.get("reused_from", earlier["data_id"])}

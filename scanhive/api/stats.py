@@ -26,7 +26,7 @@ _LICENSE_EXPIRATION = date(9999, 12, 31)
 def engine_list(runtime: Runtime) -> list[dict]:
     """/stat/engines entries: the file type engine and every registered scanning engine."""
     entries = []
-    switches = engine_switches.all_switches(runtime.db)
+    switches = runtime.admin.switches()
     for engine in [runtime.file_types, *runtime.engines]:
         status = engine.status()
         switch = switches.get(engine.eng_id, engine_switches.Switches())
