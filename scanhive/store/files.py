@@ -23,8 +23,11 @@ class DirectoryFileStore:
     def commit(self, incoming: Path, key: str) -> str:
         """Move a finished upload into place under `key`; returns the key."""
         target = self.path(key)
-        target.parent.mkdir(exist_ok=True)
-        os.replace(incoming, target)
+        try:
+            os.replace(incoming, target)
+        except FileNotFoundError:  # the first file under this prefix: its directory comes first
+            target.parent.mkdir(exist_ok=True)
+            os.replace(incoming, target)
         return key
 
     def path(self, key: str) -> Path:
