@@ -20,25 +20,27 @@ HASH_COLUMNS = {32: jobs.c.md5, 40: jobs.c.sha1, 64: jobs.c.sha256, 128: jobs.c.
 _STATE_UNINDEXED = jobs.c.state.concat("")
 
 
+#: Statements run per upload are built once, with their values passed as parameters: building
+#: them (and SQLAlchemy's cache key of inline values) costs more than running them on SQLite.
+_INSERT = jobs.insert()
+
+
 def insert(db: Engine, **values: Any) -> None:
     """Record a new job; from here on its data_id survives any crash."""
     with db.begin() as conn:
-        conn.execute(jobs.insert().values(state=QUEUED, attempts=0, **values))
+        conn.execute(_INSERT, {"state": QUEUED, "attempts": 0, **values})
 
 
 def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any) -> None:
     """Record a job final from the start (a reused result); its callback is scheduled as in `finish`."""
     now = time.time()
     with db.begin() as conn:
-        conn.execute(
-            jobs.insert().values(
-                state=DONE, attempts=0, start_ts=now, end_ts=now, scan_all_result_i=code, result=result, **values
-            )
-        )
-        webhooks.enqueue_for(conn, [values["data_id"]])
+        row = {"state": DONE, "attempts": 0, "start_ts": now, "end_ts": now, "scan_all_result_i": code, "result": result}
+        conn.execute(_INSERT, {**row, **values})
+        if values.get("callbackurl"):
+            webhooks.schedule(conn, values["data_id"], values["callbackurl"])
 
 
-#: Built once: building the statement costs more than running it, and it runs for every upload.
 _REUSABLE = (
     select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
     .where(
@@ -62,45 +64,65 @@ def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, exclude
         return conn.execute(_REUSABLE, values).mappings().first()
 
 
+_BY_DATA_ID = select(jobs).where(jobs.c.data_id == bindparam("data_id"))
+
+
 def get(db: Engine, data_id: str) -> RowMapping | None:
     with db.connect() as conn:
-        return conn.execute(select(jobs).where(jobs.c.data_id == data_id)).mappings().first()
+        return conn.execute(_BY_DATA_ID, {"data_id": data_id}).mappings().first()
+
+
+_PENDING = select(func.count()).select_from(jobs).where(jobs.c.state.in_([QUEUED, RUNNING]))
 
 
 def pending_count(db: Engine) -> int:
     """Jobs queued or running (what the queue limit counts)."""
     with db.connect() as conn:
-        query = select(func.count()).select_from(jobs).where(jobs.c.state.in_([QUEUED, RUNNING]))
-        return int(conn.execute(query).scalar_one())
+        return int(conn.execute(_PENDING).scalar_one())
+
+
+_OLDEST_QUEUED = (
+    select(jobs.c.seq)
+    .where(jobs.c.state == QUEUED)
+    .order_by(jobs.c.seq)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    update(jobs)
+    .where(jobs.c.seq == _OLDEST_QUEUED, jobs.c.state == QUEUED)
+    .values(
+        state=RUNNING,
+        worker=bindparam("worker"),
+        attempts=jobs.c.attempts + 1,
+        start_ts=func.coalesce(jobs.c.start_ts, bindparam("now")),
+    )
+    .returning(*jobs.c)
+)
 
 
 def claim(db: Engine, worker: str) -> RowMapping | None:
     """Atomically take the oldest queued job for `worker`, or None when the queue is empty."""
-    oldest = (
-        select(jobs.c.seq)
-        .where(jobs.c.state == QUEUED)
-        .order_by(jobs.c.seq)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    query = (
-        update(jobs)
-        .where(jobs.c.seq == oldest, jobs.c.state == QUEUED)
-        .values(
-            state=RUNNING,
-            worker=worker,
-            attempts=jobs.c.attempts + 1,
-            start_ts=func.coalesce(jobs.c.start_ts, time.time()),
-        )
-        .returning(*jobs.c)
-    )
     with db.begin() as conn:
-        return conn.execute(query).mappings().first()
+        return conn.execute(_CLAIM, {"worker": worker, "now": time.time()}).mappings().first()
 
 
 #: Decides an archive's final (code, record) from its own job row and its children's codes.
 Conclude = Callable[[RowMapping, list[int]], tuple[int, dict[str, Any]]]
+
+
+_FINISH = (
+    update(jobs)
+    .where(jobs.c.data_id == bindparam("id"), jobs.c.state.in_([QUEUED, RUNNING]))
+    .values(
+        state=bindparam("state"),
+        end_ts=bindparam("end_ts"),
+        scan_all_result_i=bindparam("scan_all_result_i"),
+        result=bindparam("result"),
+    )
+    .returning(jobs.c.parent_data_id, jobs.c.callbackurl)
+)
 
 
 def finish(
@@ -116,25 +138,23 @@ def finish(
     Returns False when the job was finished meanwhile (cancelled). Finishing the last child of a
     waiting archive concludes the archive, and so on up the tree, in the same transaction.
     """
-    query = (
-        update(jobs)
-        .where(jobs.c.data_id == data_id, jobs.c.state.in_([QUEUED, RUNNING]))
-        .values(
-            state=WAITING if waiting else DONE,
-            end_ts=time.time(),
-            scan_all_result_i=scan_all_result_i,
-            result=result,
-        )
-    )
+    values = {
+        "id": data_id,
+        "state": WAITING if waiting else DONE,
+        "end_ts": time.time(),
+        "scan_all_result_i": scan_all_result_i,
+        "result": result,
+    }
     with db.begin() as conn:
-        if conn.execute(query).rowcount != 1:
+        finished = conn.execute(_FINISH, values).first()
+        if finished is None:
             return False
         if waiting:
             _roll_up(conn, data_id, conclude)
         else:
-            webhooks.enqueue_for(conn, [data_id])
-            parent = conn.execute(select(jobs.c.parent_data_id).where(jobs.c.data_id == data_id)).scalar_one()
-            _roll_up(conn, parent, conclude)
+            if finished.callbackurl:
+                webhooks.schedule(conn, data_id, finished.callbackurl)
+            _roll_up(conn, finished.parent_data_id, conclude)
     return True
 
 
@@ -162,8 +182,9 @@ def _roll_up(conn: Connection, data_id: str | None, conclude: Conclude) -> None:
 def record_children(db: Engine, parent_data_id: str, extraction: dict[str, Any], children: list[dict[str, Any]]) -> None:
     """Queue an archive's extracted children and remember the extraction, atomically."""
     with db.begin() as conn:
-        for child in children:
-            conn.execute(jobs.insert().values(state=QUEUED, attempts=0, parent_data_id=parent_data_id, **child))
+        if children:
+            queued = {"state": QUEUED, "attempts": 0, "parent_data_id": parent_data_id}
+            conn.execute(_INSERT, [{**queued, **child} for child in children])
         conn.execute(update(jobs).where(jobs.c.data_id == parent_data_id).values(extraction=extraction))
 
 

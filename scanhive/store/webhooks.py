@@ -22,7 +22,12 @@ def enqueue_for(conn: Connection, data_ids: Sequence[str]) -> None:
         )
     ).all()
     for data_id, url in rows:
-        conn.execute(webhooks.insert().values(data_id=data_id, url=url, state=PENDING, attempts=0, next_ts=0.0))
+        schedule(conn, data_id, url)
+
+
+def schedule(conn: Connection, data_id: str, url: str) -> None:
+    """Within a job-finishing transaction: deliver the job's report to `url`."""
+    conn.execute(webhooks.insert().values(data_id=data_id, url=url, state=PENDING, attempts=0, next_ts=0.0))
 
 
 def due(db: Engine, limit: int = 20) -> Sequence[RowMapping]:
