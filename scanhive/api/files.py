@@ -86,11 +86,13 @@ def _capacity(runtime: Runtime) -> int:
 def _record(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: dict[str, Any]) -> bool:
     """Store the upload and its job row: final at once (True) when an earlier result is reused, else queued."""
     key = runtime.store.commit(upload.path, job["data_id"])
-    earlier = reuse.earlier_result(runtime, rule, upload, job["display_name"])
+    earlier = reuse.earlier_result(runtime, rule, upload, job)
     if earlier is None:
         jobs.insert(runtime.db, storage_key=key, **job)
         return False
-    jobs.insert_finished(runtime.db, *earlier, storage_key=key, **job)
+    jobs.insert_finished(
+        runtime.db, earlier.code, earlier.record, earlier.copies, extraction=earlier.extraction, storage_key=key, **job
+    )
     return True
 
 

@@ -6,10 +6,21 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    Select,
+    bindparam,
+    exists,
+    func,
+    null,
+    select,
+    update,
+)
 
 from scanhive.store import webhooks
-from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, jobs
+from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, hash_lists, jobs
 
 HASH_COLUMNS = {32: jobs.c.md5, 40: jobs.c.sha1, 64: jobs.c.sha256, 128: jobs.c.sha512}
 #: `state` in a form no index matches, for queries that look files up by hash. With statistics
@@ -31,24 +42,42 @@ def insert(db: Engine, **values: Any) -> None:
         conn.execute(_INSERT, {"state": QUEUED, "attempts": 0, **values})
 
 
-def insert_finished(db: Engine, code: int, result: dict[str, Any], **values: Any) -> None:
-    """Record a job final from the start (a reused result); its callback is scheduled as in `finish`."""
+def insert_finished(
+    db: Engine, code: int, result: dict[str, Any], copies: Sequence[dict[str, Any]], **values: Any
+) -> None:
+    """Record a job final from the start (a reused result), with `copies` of its descendants' rows.
+
+    Only the job itself may have a callback; it is scheduled as in `finish`.
+    """
     now = time.time()
+    final = {"state": DONE, "attempts": 0, "start_ts": now, "end_ts": now}
     with db.begin() as conn:
-        row = {"state": DONE, "attempts": 0, "start_ts": now, "end_ts": now, "scan_all_result_i": code, "result": result}
-        conn.execute(_INSERT, {**row, **values})
+        conn.execute(_INSERT, {**final, "scan_all_result_i": code, "result": result, **_sql_nulls(values)})
+        if copies:  # one executemany, in the given order: siblings are listed by seq
+            conn.execute(_INSERT, [{**final, "upload_ts": now, **_sql_nulls(copy)} for copy in copies])
         if values.get("callbackurl"):
             webhooks.schedule(conn, values["data_id"], values["callbackurl"])
 
 
+def _sql_nulls(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with a None extraction as SQL NULL, which the JSON type would store as JSON `null`."""
+    return {**values, "extraction": null() if values.get("extraction") is None else values["extraction"]}
+
+
 _REUSABLE = (
-    select(jobs.c.data_id, jobs.c.display_name, jobs.c.scan_all_result_i, jobs.c.result)
+    select(
+        jobs.c.data_id,
+        jobs.c.display_name,
+        jobs.c.scan_all_result_i,
+        jobs.c.result,
+        jobs.c.extraction,
+        jobs.c.archive_passwords,
+    )
     .where(
         jobs.c.sha256 == bindparam("sha256"),
         jobs.c.rule == bindparam("rule"),
         _STATE_UNINDEXED == DONE,
         jobs.c.parent_data_id.is_(None),
-        jobs.c.extraction.is_(None),
         jobs.c.end_ts >= bindparam("since_ts"),
         jobs.c.scan_all_result_i.not_in(bindparam("excluded", expanding=True)),
     )
@@ -58,10 +87,28 @@ _REUSABLE = (
 
 
 def latest_reusable(db: Engine, sha256: str, rule: str, since_ts: float, excluded: Sequence[int]) -> RowMapping | None:
-    """The newest upload of `sha256` under `rule` done since `since_ts`, not an archive nor `excluded`."""
+    """The newest upload of `sha256` under `rule` done since `since_ts` whose result is not `excluded`."""
     values = {"sha256": sha256, "rule": rule, "since_ts": since_ts, "excluded": list(excluded)}
     with db.connect() as conn:
         return conn.execute(_REUSABLE, values).mappings().first()
+
+
+def _descendants_query() -> Select[Any]:
+    """Every job below `root`, oldest first, each with `listed`: whether a hash list names it now."""
+    tree = select(jobs.c.data_id).where(jobs.c.parent_data_id == bindparam("root")).cte("tree", recursive=True)
+    tree = tree.union_all(select(jobs.c.data_id).where(jobs.c.parent_data_id == tree.c.data_id))
+    hashes = [jobs.c.md5, jobs.c.sha1, jobs.c.sha256, jobs.c.sha512]
+    listed = exists().where(hash_lists.c.hash.in_(hashes)).label("listed")
+    return select(jobs, listed).join(tree, tree.c.data_id == jobs.c.data_id).order_by(jobs.c.seq)
+
+
+_DESCENDANTS = _descendants_query()
+
+
+def descendants(db: Engine, data_id: str) -> Sequence[RowMapping]:
+    """An archive's extracted files at all depths, oldest first (so after their parents)."""
+    with db.connect() as conn:
+        return conn.execute(_DESCENDANTS, {"root": data_id}).mappings().all()
 
 
 _BY_DATA_ID = select(jobs).where(jobs.c.data_id == bindparam("data_id"))

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyzipper
 
+from tests.api.test_archives import zip_of
 from tests.api.test_engine_lineup import admin_client
+from tests.api.test_webhooks import Receiver
 from tests.server import eicar, submit, wait_done
+
+#: What differs between a report and the one it was reused from, besides the reused_from marks.
+_PER_JOB = {"data_id", "worst_data_id", "upload_timestamp", "start_time", "total_time", "processing_time", "queue_time",
+            "hash_time", "reused_from"}
 
 
 def _reused_from(report: dict[str, Any]) -> str | None:
@@ -75,7 +84,13 @@ def test_reuse_can_be_switched_off(make_server) -> None:
         content = b"always scanned " + os.urandom(8)
         wait_done(client, submit(client, content))
         again = wait_done(client, submit(client, content))
+        archive = zip_of({"inside.txt": content})
+        wait_done(client, submit(client, archive, filename="a.zip"))
+        archive_again = wait_done(client, submit(client, archive, filename="a.zip"))
+        [child] = archive_again["extracted_files"]["files_in_archive"]
+        child_again = client.get(f"/file/{child['data_id']}").json()
     assert _reused_from(again) is None
+    assert _reused_from(archive_again) is None and _reused_from(child_again) is None
 
 
 def test_no_reuse_after_definitions_or_lists_change(make_server, tmp_path: Path) -> None:
@@ -97,3 +112,127 @@ def test_no_reuse_after_definitions_or_lists_change(make_server, tmp_path: Path)
     assert new_yara > old_yara
     assert _reused_from(reused) == after_rules["data_id"]
     assert _reused_from(listed) is None and listed["scan_results"]["scan_all_result_i"] == 7
+
+
+def _without_per_job(value: Any) -> Any:
+    """A report (or part) without what is the job's own: data_ids, timestamps, timings, reused_from."""
+    if isinstance(value, dict):
+        return {key: _without_per_job(item) for key, item in value.items() if key not in _PER_JOB}
+    if isinstance(value, list):
+        return [_without_per_job(item) for item in value]
+    return value
+
+
+def _extracted(client: httpx.Client, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reports of an archive's extracted files at every depth, parents before their children."""
+    found = []
+    for entry in report.get("extracted_files", {}).get("files_in_archive", []):
+        child = client.get(f"/file/{entry['data_id']}").json()
+        found += [child, *_extracted(client, child)]
+    return found
+
+
+def test_resubmitted_archive_is_answered_with_its_extracted_files(api: httpx.Client) -> None:
+    archive = zip_of({"eicar.com": eicar(), "clean.txt": b"clean " + os.urandom(8)})
+    first = wait_done(api, submit(api, archive, filename="pair.zip"))
+    again = _submitted_and_final(api, archive, filename="pair.zip")
+    third = _submitted_and_final(api, archive, filename="pair.zip")
+    assert _reused_from(first) is None
+    assert _reused_from(again) == _reused_from(third) == first["data_id"]
+    assert again["scan_results"]["scan_all_result_i"] == first["scan_results"]["scan_all_result_i"] == 1
+    assert _without_per_job(again) == _without_per_job(first)  # extracted_files and extraction_info included
+    entries = {e["display_name"]: e for e in again["extracted_files"]["files_in_archive"]}
+    assert set(entries) == {"pair.zip/eicar.com", "pair.zip/clean.txt"}
+    assert again["extracted_files"]["worst_data_id"] == entries["pair.zip/eicar.com"]["data_id"]
+    # Final the moment it was submitted, every file a copy of the first scan's: no worker ran it.
+    originals = {c["file_info"]["display_name"]: c["data_id"] for c in _extracted(api, first)}
+    copies = _extracted(api, again)
+    assert {c["data_id"] for c in copies}.isdisjoint(originals.values())
+    assert {c["file_info"]["display_name"]: _reused_from(c) for c in copies} == originals
+    assert {c["file_info"]["display_name"]: _reused_from(c) for c in _extracted(api, third)} == originals
+    infected = api.get(f"/file/{entries['pair.zip/eicar.com']['data_id']}").json()
+    assert infected["scan_results"]["scan_details"]["ClamAV"]["threat_found"] == "Eicar-Test-Signature"
+    assert infected["scan_results"]["progress_percentage"] == 100
+
+
+def test_nested_archive_is_reused_at_every_depth(api: httpx.Client) -> None:
+    inner = zip_of({"eicar.com": eicar(), "salt.txt": os.urandom(8)})
+    archive = zip_of({"middle.zip": zip_of({"inner.zip": inner, "note.txt": b"note"})})
+    first = wait_done(api, submit(api, archive, filename="outer.zip"))
+    again = _submitted_and_final(api, archive, filename="renamed.zip")
+    originals, copies = _extracted(api, first), _extracted(api, again)
+    assert len(copies) == len(originals) == 5
+    assert [_reused_from(c) for c in copies] == [o["data_id"] for o in originals]
+    # named after the new upload, as a new extraction would name them
+    assert [c["file_info"]["display_name"] for c in copies] == [
+        o["file_info"]["display_name"].replace("outer.zip/", "renamed.zip/", 1) for o in originals
+    ]
+    for original, copy in zip(originals, copies):
+        assert copy["scan_results"]["scan_all_result_i"] == original["scan_results"]["scan_all_result_i"]
+        assert copy.get("extracted_files", {}).get("files_extracted_count") == original.get(
+            "extracted_files", {}
+        ).get("files_extracted_count")
+    assert again["scan_results"]["scan_all_result_i"] == 1
+    assert "renamed.zip/middle.zip/inner.zip/salt.txt" in [c["file_info"]["display_name"] for c in copies]
+
+
+def test_archive_sent_with_other_passwords_is_scanned_again(api: httpx.Client) -> None:
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(b"cow")
+        archive.writestr("secret.com", eicar())
+        archive.writestr("salt.txt", os.urandom(8))
+    locked = buffer.getvalue()
+    first = wait_done(api, submit(api, locked, filename="locked.zip", archivepwd="cow"))
+    same = _submitted_and_final(api, locked, filename="locked.zip", archivepwd="cow")
+    other = wait_done(api, submit(api, locked, filename="locked.zip", archivepwd="fox"))
+    assert first["scan_results"]["scan_all_result_i"] == same["scan_results"]["scan_all_result_i"] == 1
+    assert _reused_from(same) == first["data_id"]
+    assert _reused_from(other) is None
+    assert other["scan_results"]["scan_all_result_i"] == 12
+
+
+def test_reused_archive_pages_like_the_original(api: httpx.Client) -> None:
+    archive = zip_of({f"f{i:03}.txt": f"file {i} ".encode() + os.urandom(8) for i in range(60)})
+    first = wait_done(api, submit(api, archive, filename="many.zip"))
+    again = _submitted_and_final(api, archive, filename="many.zip")
+    assert _reused_from(again) == first["data_id"]
+    for bounds in ({}, {"first": 50, "size": 20}, {"first": 7, "size": 3}):
+        pages = [api.get(f"/file/{r['data_id']}", params=bounds).json()["extracted_files"] for r in (first, again)]
+        assert _without_per_job(pages[1]) == _without_per_job(pages[0])
+        assert pages[1]["files_extracted_count"] == 60
+        assert pages[1]["first_index"] == bounds.get("first", 0)
+    assert [f["display_name"] for f in pages[1]["files_in_archive"]] == ["many.zip/f007.txt", "many.zip/f008.txt",
+                                                                          "many.zip/f009.txt"]
+
+
+def test_reused_archive_calls_back_once_and_counts_once_in_its_batch(api: httpx.Client) -> None:
+    archive = zip_of({"a.txt": b"a " + os.urandom(8), "b.txt": b"b"})
+    wait_done(api, submit(api, archive, filename="cb.zip"))
+    receiver = Receiver([])
+    try:
+        batch_id = api.post("/file/batch").json()["batch_id"]
+        data_id = submit(api, archive, filename="cb.zip", callbackurl=receiver.url, batch=batch_id)
+        receiver.wait_for(1)
+        time.sleep(1.0)  # time for any further callback to arrive
+    finally:
+        receiver.http.shutdown()
+    [body] = receiver.bodies
+    assert body["data_id"] == data_id and _reused_from(body) is not None
+    assert body["extracted_files"]["files_extracted_count"] == 2
+    batch = api.get(f"/file/batch/{batch_id}").json()
+    assert [f["data_id"] for f in batch["batch_files"]["files_in_batch"]] == [data_id]
+
+
+def test_archive_over_a_limit_is_reused_with_the_files_it_had(make_server, tmp_path: Path) -> None:
+    config = tmp_path / "limits.toml"
+    config.write_text('[[rules]]\nname = "File Scan"\n[rules.archive]\nmax_files = 2\n')
+    server = make_server({"SCANHIVE_CONFIG": str(config)})
+    archive = zip_of({f"{i}.txt": f"entry {i}".encode() for i in range(5)})
+    with server.client() as client:
+        first = wait_done(client, submit(client, archive, filename="full.zip"))
+        again = _submitted_and_final(client, archive, filename="full.zip")
+    assert first["scan_results"]["scan_all_result_i"] == again["scan_results"]["scan_all_result_i"] == 14
+    assert _reused_from(again) == first["data_id"]
+    assert _without_per_job(again) == _without_per_job(first)
+    assert again["extracted_files"]["files_extracted_count"] == 2
