@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from scanhive.config import RuleSettings
 from scanhive.runtime import Runtime
 from scanhive.store import batches, jobs
 from scanhive.store import webhooks as webhook_store
+from scanhive.store.accounts import Principal
 from scanhive.timefmt import iso
 
 router = APIRouter(tags=["analysis"])
@@ -96,19 +98,33 @@ def _record(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: dict[st
     return True
 
 
-@router.post("/file")
-async def submit(request: Request) -> WireJSONResponse:
-    """Analyze a file: the body is the file (raw or multipart `file`); answers its data_id."""
-    runtime = runtime_of(request)
-    caller = await run_in_threadpool(require_caller, request)
+@dataclass(frozen=True)
+class _Admission:
+    caller: Principal | None
+    batch_id: str | None
+    rule: RuleSettings
+    callbackurl: str | None
+    global_timeout: float | None
+    queued: int  # jobs queued or running before this one
+
+
+def _admit(runtime: Runtime, request: Request) -> _Admission:
+    """Every check made before the body is read, in Core's order (run in one threadpool hop)."""
+    caller = require_caller(request)
     batch_id = request.headers.get("batch")
-    rule = await run_in_threadpool(batch_rule, runtime, batch_id) if batch_id else select_rule(runtime, request)
+    rule = batch_rule(runtime, batch_id) if batch_id else select_rule(runtime, request)
     callbackurl = headers.text(request, "callbackurl")
     if callbackurl is not None and not _valid_callback(callbackurl):
         raise ApiError(400, "Callback url is invalid.")
     global_timeout = headers.number(request, "global-timeout")
-    queued = await run_in_threadpool(_capacity, runtime)
+    return _Admission(caller, batch_id, rule, callbackurl, global_timeout, _capacity(runtime))
 
+
+@router.post("/file")
+async def submit(request: Request) -> WireJSONResponse:
+    """Analyze a file: the body is the file (raw or multipart `file`); answers its data_id."""
+    runtime = runtime_of(request)
+    admitted = await run_in_threadpool(_admit, runtime, request)
     upload_ts = time.time()
     ingested, part_filename = await _receive(runtime, request)
     data_id = uuid.uuid4().hex
@@ -120,25 +136,25 @@ async def submit(request: Request) -> WireJSONResponse:
         "sha1": ingested.sha1,
         "sha256": ingested.sha256,
         "sha512": ingested.sha512,
-        "rule": rule.name,
+        "rule": admitted.rule.name,
         "user_agent": request.headers.get("user_agent", ""),
-        "username": caller.username if caller else "",
+        "username": admitted.caller.username if admitted.caller else "",
         "metadata": headers.text(request, "metadata"),
-        "callbackurl": callbackurl,
+        "callbackurl": admitted.callbackurl,
         "archive_passwords": headers.archive_passwords(request),
-        "global_timeout": global_timeout,
-        "batch_id": batch_id,
+        "global_timeout": admitted.global_timeout,
+        "batch_id": admitted.batch_id,
         "hash_time": ingested.hash_time,
         "upload_ts": upload_ts,
     }
     # Storing the file, looking for a reusable result and the insert: one threadpool hop.
-    reused = await run_in_threadpool(_record, runtime, rule, ingested, job)
+    reused = await run_in_threadpool(_record, runtime, admitted.rule, ingested, job)
     if not reused:
         runtime.notify()
     return WireJSONResponse(
         {
             "data_id": data_id,
-            "in_queue": queued if reused else queued + 1,
+            "in_queue": admitted.queued if reused else admitted.queued + 1,
             "queue_priority": "normal",
             "sha1": ingested.sha1,
             "sha256": ingested.sha256,
