@@ -31,9 +31,16 @@ def _timed_calls(call: Callable[[Any], float], arguments: list[Any]) -> list[flo
     return times
 
 
+def _timed(call: Callable[..., Any], *args: Any) -> float:
+    """Seconds `call(*args)` took (it raises on an error status)."""
+    began = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - began
+
+
 def prepare(config: BenchConfig, data_dir: Path) -> dict[str, Any]:
     """A real scan for the row template, then the server stopped and the rows seeded."""
-    with BenchServer(data_dir, config.workers) as server, api.client(server.url) as http:
+    with BenchServer(data_dir, config.workers) as server, api.Client(server.url) as http:
         api.scan(http, "template.txt", corpus.small_texts(1, config.seed + 1)[0], config.latency_polling)
     return seed.seed_jobs(data_dir / "scanhive.db", config.hash_rows, config.seed)
 
@@ -57,15 +64,15 @@ def run(config: BenchConfig, server: BenchServer, seeded: dict[str, Any]) -> dic
         for n, index in enumerate(rng.sample(range(config.hash_rows), _WARMUP + config.single_lookups))
     ]
     bulks = [_bulk_body(rng, config) for _ in range(config.bulk_lookups + 1)]
-    with api.client(server.url) as http:
+    with api.Client(server.url) as http:
         for digest in singles[:_WARMUP]:
-            api.timed(http.get, f"/hash/{digest}")
+            _timed(http.get, f"/hash/{digest}")
         with stats.cpu_used(server) as single_cpu:
-            single = _timed_calls(lambda digest: api.timed(http.get, f"/hash/{digest}"), singles[_WARMUP:])
-        missing = sum(1 for digest in singles[_WARMUP:][:50] if "data_id" not in http.get(f"/hash/{digest}").json())
-        found = sum(1 for entry in http.post("/hash", json={"hash": bulks[0]}).json()["data"] if entry["data_id"])
+            single = _timed_calls(lambda digest: _timed(http.get, f"/hash/{digest}"), singles[_WARMUP:])
+        missing = sum(1 for digest in singles[_WARMUP:][:50] if "data_id" not in http.get(f"/hash/{digest}"))
+        found = sum(1 for entry in http.post_json("/hash", {"hash": bulks[0]})["data"] if entry["data_id"])
         with stats.cpu_used(server) as bulk_cpu:
-            bulk = _timed_calls(lambda body: api.timed(http.post, "/hash", json={"hash": body}), bulks[1:])
+            bulk = _timed_calls(lambda body: _timed(http.post_json, "/hash", {"hash": body}), bulks[1:])
     if missing or found != round(config.bulk_size * _HIT_SHARE):
         raise RuntimeError(f"seeded hashes not found: {missing} single misses, {found} bulk hits")
     return {

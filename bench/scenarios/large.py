@@ -31,14 +31,12 @@ def run(config: BenchConfig, server: BenchServer) -> dict[str, Any]:
             procfs.reset_peak(pid)
     before = {role: _snapshot(pids) for role, pids in watched.items()}
     size = config.large_upload
-    headers = {"filename": "large.bin", "content-type": "application/octet-stream", "content-length": str(size)}
-    with api.client(server.url) as http, stats.cpu_used(server) as cpu:
+    with api.Client(server.url) as http, stats.cpu_used(server) as cpu:
         began = time.perf_counter()
-        answer = http.post("/file", content=corpus.stream(size, config.seed), headers=headers)
-        answer.raise_for_status()
+        answer = http.post_file("large.bin", corpus.stream(size, config.seed), {"content-length": str(size)})
         upload_seconds = time.perf_counter() - began
         after_upload = {role: _snapshot(pids) for role, pids in watched.items()}
-        report, _ = api.wait_final(http, answer.json()["data_id"], api.Polling(0.05, 0.05))
+        report, _ = api.wait_final(http, answer["data_id"], api.Polling(0.05, 0.05))
         final_seconds = time.perf_counter() - began
     after = {role: _snapshot(pids) for role, pids in watched.items()}
     return {

@@ -15,7 +15,7 @@ _WARMUP = 10
 def run(config: BenchConfig, server: BenchServer) -> dict[str, Any]:
     """Sequential scans of distinct 1 KiB texts, polling every millisecond."""
     texts = corpus.small_texts(_WARMUP + config.latency_samples, config.seed)
-    with api.client(server.url) as http:
+    with api.Client(server.url) as http:
         for index, content in enumerate(texts[:_WARMUP]):
             api.scan(http, f"warmup-{index}.txt", content, config.latency_polling)
         with stats.cpu_used(server) as cpu:
