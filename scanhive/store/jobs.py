@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Engine,
     RowMapping,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     exists,
     func,
     null,
+    or_,
     select,
     update,
 )
@@ -258,6 +260,26 @@ def requeue(db: Engine, workers: Iterable[str] | None = None) -> int:
         return conn.execute(query.values(state=QUEUED, worker=None)).rowcount
 
 
+def _by_hash(column: Any, done: bool) -> Select[Any]:
+    """GET /hash's query on one hash column: the newest (finished, if `done`) job of a digest.
+
+    Its options are parameters too (`any_rule`, `any_parent`, `since_ts`), so the statement is
+    built once: building one per lookup cost more than running it.
+    """
+    query = select(jobs).where(
+        column == bindparam("digest"),
+        or_(bindparam("any_rule", type_=Boolean), jobs.c.rule == bindparam("rule")),
+        or_(bindparam("any_parent", type_=Boolean), jobs.c.parent_data_id.is_(None)),
+        jobs.c.upload_ts >= bindparam("since_ts"),
+    )
+    if done:
+        query = query.where(_STATE_UNINDEXED == DONE)
+    return query.order_by(jobs.c.seq.desc()).limit(1)
+
+
+_BY_HASH = {(length, done): _by_hash(column, done) for length, column in HASH_COLUMNS.items() for done in (True, False)}
+
+
 def latest_by_hash(
     db: Engine,
     digest: str,
@@ -268,21 +290,18 @@ def latest_by_hash(
     include_in_progress: bool = False,
 ) -> RowMapping | None:
     """The newest finished job for a hash (or, if asked and none finished, the newest running one)."""
-    column = HASH_COLUMNS[len(digest)]
-    query = select(jobs).where(column == digest.lower())
-    if rule:
-        query = query.where(jobs.c.rule == rule)
-    if self_only:
-        query = query.where(jobs.c.parent_data_id.is_(None))
-    if since_ts is not None:
-        query = query.where(jobs.c.upload_ts >= since_ts)
+    values = {
+        "digest": digest.lower(),
+        "any_rule": not rule,
+        "rule": rule or "",
+        "any_parent": not self_only,
+        "since_ts": since_ts if since_ts is not None else float("-inf"),
+    }
     with db.connect() as conn:
-        done = conn.execute(
-            query.where(_STATE_UNINDEXED == DONE).order_by(jobs.c.seq.desc()).limit(1)
-        ).mappings().first()
+        done = conn.execute(_BY_HASH[len(digest), True], values).mappings().first()
         if done is not None or not include_in_progress:
             return done
-        return conn.execute(query.order_by(jobs.c.seq.desc()).limit(1)).mappings().first()
+        return conn.execute(_BY_HASH[len(digest), False], values).mappings().first()
 
 
 def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping]:
