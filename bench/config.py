@@ -24,6 +24,7 @@ class BenchConfig:
     polling: Polling  # how throughput clients poll for the final report
     raw_repeats: int  # runs of each raw tool (the median is reported)
     latency_samples: int
+    resubmit_samples: int  # new corpus files each sent twice, one at a time (duplicates scenario)
     latency_polling: Polling
     hash_rows: int  # finished results seeded into the database
     single_lookups: int
@@ -45,6 +46,7 @@ def make_config(quick: bool, out: Path, work: Path, seed: int, clients: int, wor
         polling=Polling(first=0.005, most=0.1),
         raw_repeats=3,
         latency_samples=60 if quick else 300,
+        resubmit_samples=30 if quick else 100,
         latency_polling=Polling(first=0.001, most=0.001),
         hash_rows=100_000 if quick else 1_000_000,
         single_lookups=300 if quick else 2000,

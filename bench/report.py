@@ -56,9 +56,12 @@ def _measurements(row: dict[str, Any]) -> str:
             f"(hashing {row['hash_time_ms'] / 1000:g} s of {row['upload_seconds']} s), "
             f"api peak growth {row['api_growth_mib']} MiB, worker peak growth {row['worker_growth_mib']} MiB"
         )
+    single = row["one_at_a_time"]
     return (
         f"duplicates   second pass {row['second']['files_per_s']} files/s vs first {row['first']['files_per_s']} "
-        f"({row['speedup_files_per_s']}x), marked as reused: {row['marked_reused']}/{row['second']['files']}"
+        f"({row['speedup_files_per_s']}x), marked as reused: {row['marked_reused']}/{row['second']['files']} | "
+        f"one at a time p50 {single['resubmitted']['p50_ms']} ms vs first {single['first']['p50_ms']} ms "
+        f"({single['speedup_p50']}x, n={single['files']})"
     )
 
 
@@ -86,7 +89,11 @@ def targets(rows: Rows) -> list[Target]:
     if "duplicates" in rows:
         dup = rows["duplicates"]
         speedup, marked, files = dup["speedup_files_per_s"], dup["marked_reused"], dup["second"]["files"]
-        found.append(Target("Resubmission speed-up", ">= 5x", f"{speedup}x", speedup >= 5))
+        single = dup["one_at_a_time"]["speedup_p50"]
+        found.append(Target("Resubmission speed-up, one file at a time (p50 answer time)", ">= 5x", f"{single}x",
+                            single >= 5))
+        found.append(Target("Resubmission speed-up, whole corpus at C clients (files/s)", ">= 5x", f"{speedup}x",
+                            speedup >= 5))
         found.append(Target("Resubmission marked as reused in the report", "every file", f"{marked}/{files}",
                             marked == files))
     return found
@@ -170,6 +177,10 @@ def markdown(machine: dict[str, Any], command: str, started: str, rows: Rows) ->
         "  zero when the peak stayed under the RSS before.",
         "- Duplicates: the throughput corpus submitted again by the same clients; speed-up is second-pass",
         "  files/s over first-pass files/s; a report counts as marked when a key naming cache/reuse is set.",
+        "  One at a time: new corpus files (indexes past the corpus), each sent by one client polling",
+        "  every 1 ms and then sent again; speed-up is the first sends' p50 answer time over the",
+        "  resubmissions'. With every core busy the second pass is bounded by the upload itself; one",
+        "  at a time shows how much sooner a resubmitted file is answered.",
         "- Every process shares the 2 cores, the benchmark client included. `[others N% CPU]` is the",
         "  share of the machine's CPU that processes outside the benchmark used during a scenario",
         "  (from /proc/stat, kernel threads such as page-cache writeback included); a high share",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import api, stats
+from bench import api, corpus, stats
 from bench.config import BenchConfig
 from bench.scenarios.throughput import summarize
 from bench.server import BenchServer
@@ -28,6 +28,29 @@ def _verdict(item: api.Scan) -> int:
     return item.report["scan_results"]["scan_all_result_i"]
 
 
+def one_at_a_time(config: BenchConfig, server: BenchServer) -> dict[str, Any]:
+    """New corpus files, each sent and then sent again by one client: how much sooner is it answered?
+
+    The corpus passes measure throughput with every core busy, where the upload itself bounds
+    the second pass; this measures one file's answer time, first and resubmitted, at low load.
+    """
+    files = [corpus.build(config.files + index, config.seed) for index in range(config.resubmit_samples)]
+    first, again = [], []
+    with api.Client(server.url) as http:
+        for item in files:
+            first.append(api.scan(http, item.name, item.data, config.latency_polling))
+            again.append(api.scan(http, item.name, item.data, config.latency_polling))
+    before = stats.milliseconds([s.total_seconds for s in first])
+    after = stats.milliseconds([s.total_seconds for s in again])
+    return {
+        "first": before,
+        "resubmitted": after,
+        "speedup_p50": round(before["p50_ms"] / after["p50_ms"], 2),
+        "marked_reused": sum(1 for s in again if reuse_marker(s.report)),
+        "files": len(files),
+    }
+
+
 def run(config: BenchConfig, server: BenchServer, paths: list[Path], first: api.Run) -> dict[str, Any]:
     """Second pass with the same clients (clamd restarted before by the caller, its cache empty)."""
     with stats.cpu_used(server) as cpu:
@@ -44,4 +67,5 @@ def run(config: BenchConfig, server: BenchServer, paths: list[Path], first: api.
         "marked_reused": sum(1 for m in markers if m),
         "marker_field": next((m for m in markers if m), None),
         "verdict_changed": changed,
+        "one_at_a_time": one_at_a_time(config, server),
     }
