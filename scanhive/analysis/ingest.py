@@ -1,9 +1,10 @@
 """Ingest: stream an upload to the file store while computing md5/sha1/sha256/sha512 in one pass.
 
-The body is never held whole: chunks are gathered into blocks of up to `_BLOCK` bytes. A block is
-hashed in two threads, md5+sha1 (which also writes it) and sha256+sha512, as hashlib releases the
-GIL; meanwhile the event loop receives the next block. One block is in flight at a time, so the
-digests and the file see the blocks in order.
+The body is never held whole: chunks are gathered into blocks of up to `_BLOCK` bytes. Each block
+goes to two lanes, md5+sha1 (which also writes it) and sha256+sha512, hashed in threads as hashlib
+releases the GIL; meanwhile the event loop receives the next block. A lane takes its blocks in
+order, each lane at its own pace, so the faster one does not wait for the slower; at most
+`_AHEAD` blocks are in flight, which bounds the memory an upload holds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +23,10 @@ _BLOCK = 1024 * 1024
 #: Smaller blocks (small files, the last block) are hashed on the event loop: that takes less
 #: than handing them to two threads and back.
 _INLINE = 64 * 1024
+_AHEAD = 3
 _PAIRS = (("md5", "sha1"), ("sha256", "sha512"))
 _ALGORITHMS = tuple(name for pair in _PAIRS for name in pair)
-#: Shared by every upload: each has at most one block (two tasks) in flight.
+#: Shared by every upload: each has at most two blocks' work (one per lane) running at once.
 _THREADS = futures.ThreadPoolExecutor(thread_name_prefix="ingest")
 
 
@@ -46,42 +49,86 @@ def _update(digests: list[Any], block: bytes) -> float:
     return time.perf_counter() - began
 
 
-class _HashingWriter:
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.first, self.second = ([hashlib.new(name) for name in pair] for pair in _PAIRS)
-        self.size = 0
-        self.hash_seconds = 0.0
-        self._in_flight: list[futures.Future[float]] = []
+class _Lane:
+    """Digests fed block after block in a thread, each block only after the one before."""
 
-    def _first_and_write(self, block: bytes) -> float:
-        took = _update(self.first, block)
-        self.handle.write(block)
+    def __init__(self, names: tuple[str, ...], sink: Callable[[bytes], object] | None = None) -> None:
+        self.digests = [hashlib.new(name) for name in names]
+        self._sink = sink
+        self.seconds = 0.0
+        self._last: asyncio.Future[None] | None = None
+        self._running: futures.Future[float] | None = None
+
+    def _work(self, block: bytes) -> float:
+        took = _update(self.digests, block)
+        if self._sink is not None:
+            self._sink(block)
         return took
 
+    def feed_inline(self, block: bytes) -> None:
+        self.seconds += self._work(block)
+
+    def feed(self, block: bytes) -> asyncio.Future[None]:
+        """Queue `block` after those before it; the future is done once it is hashed (and written)."""
+        self._last = asyncio.ensure_future(self._after(self._last, block))
+        return self._last
+
+    async def _after(self, previous: asyncio.Future[None] | None, block: bytes) -> None:
+        if previous is not None:
+            await previous
+        self._running = _THREADS.submit(self._work, block)
+        self.seconds += await asyncio.wrap_future(self._running)
+
+    def abandon(self) -> None:
+        """Start no more blocks, and wait for a thread already at one (it uses the file)."""
+        if self._last is not None:
+            self._last.cancel()
+        if self._running is not None:
+            futures.wait([self._running])
+
+
+class _HashingWriter:
+    def __init__(self, handle: BinaryIO) -> None:
+        self.lanes = (_Lane(_PAIRS[0], handle.write), _Lane(_PAIRS[1]))
+        self.size = 0
+        self._in_flight: deque[tuple[asyncio.Future[None], ...]] = deque()
+
+    @property
+    def hash_seconds(self) -> float:
+        """Time the slower lane spent hashing."""
+        return max(lane.seconds for lane in self.lanes)
+
     async def write(self, block: bytes) -> None:
-        """Wait for the block in flight, then start this one (or do it at once when small)."""
-        await self.settle()
+        """Hand `block` to both lanes (or hash it at once when small), keeping `_AHEAD` blocks in flight at most."""
         if len(block) < _INLINE:
-            self.hash_seconds += self._first_and_write(block) + _update(self.second, block)
+            await self.settle()
+            for lane in self.lanes:
+                lane.feed_inline(block)
         else:
-            self._in_flight = [
-                _THREADS.submit(self._first_and_write, block),
-                _THREADS.submit(_update, self.second, block),
-            ]
+            while len(self._in_flight) >= _AHEAD:
+                await self._done(self._in_flight.popleft())
+            self._in_flight.append(tuple(lane.feed(block) for lane in self.lanes))
         self.size += len(block)
 
     async def settle(self) -> None:
-        """Wait for the block in flight; its hashing time is that of the slower pair."""
-        if self._in_flight:
-            took = [await asyncio.wrap_future(future) for future in self._in_flight]
-            self.hash_seconds += max(took)
-            self._in_flight = []
+        """Wait until every block handed over is hashed and written."""
+        while self._in_flight:
+            await self._done(self._in_flight.popleft())
+
+    @staticmethod
+    async def _done(block: tuple[asyncio.Future[None], ...]) -> None:
+        for lane_done in block:
+            await lane_done
 
     def abandon(self) -> None:
-        """On failure: drop the block in flight, or wait for threads already at it (they use the file)."""
-        futures.wait([future for future in self._in_flight if not future.cancel()])
-        self._in_flight = []
+        """On failure: hash and write nothing more; returns once no thread uses the file."""
+        for lane in self.lanes:
+            lane.abandon()
+        for block in self._in_flight:  # their outcome is the failure being raised: not worth a log line
+            for lane_done in block:
+                if not lane_done.cancel() and not lane_done.cancelled():
+                    lane_done.exception()
+        self._in_flight.clear()
 
 
 async def _blocks(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -109,7 +156,7 @@ async def ingest(chunks: AsyncIterator[bytes], target: Path) -> Ingested:
         except BaseException:
             writer.abandon()
             raise
-    md5, sha1, sha256, sha512 = (digest.hexdigest() for digest in (*writer.first, *writer.second))
+    md5, sha1, sha256, sha512 = (digest.hexdigest() for lane in writer.lanes for digest in lane.digests)
     return Ingested(target, writer.size, md5, sha1, sha256, sha512, int(writer.hash_seconds * 1000))
 
 
