@@ -134,6 +134,9 @@ class ClamdDaemon:
         self.paths.database.mkdir(parents=True)
         self._link_database()
         self.paths.socket.unlink(missing_ok=True)
+        # ConcurrentDatabaseReload: clamd keeps scanning with the old signatures while it loads the
+        # new ones (holding both for that time). Without it a RELOAD waited for clamd's idle threads
+        # to time out (~30 s) while scans stalled and the engine looked down.
         self.paths.config.write_text(
             "\n".join(
                 [
@@ -143,7 +146,7 @@ class ClamdDaemon:
                     f"DatabaseDirectory {self.paths.database}",
                     f"LogFile {self.paths.log}",
                     "LogTime yes",
-                    "ConcurrentDatabaseReload no",
+                    "ConcurrentDatabaseReload yes",
                     "MaxFileSize 2000M",
                     "MaxScanSize 4000M",
                     "StreamMaxLength 2000M",
