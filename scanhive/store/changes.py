@@ -1,9 +1,9 @@
 """A file beside the SQLite database that is rewritten whenever the admin configuration changes.
 
-Workers keep the engine switches and whether any skip list entry exists between jobs instead of
-querying them per job; writers rewrite this file after committing, so a change applies to the
-next job. Other databases have no such file (API and workers need not share a directory with
-them), and there nothing is kept.
+The API and the workers keep the engine switches and whether any skip list entry exists
+(store/admin_config.py) instead of querying them per file; writers rewrite this file after
+committing, so a change applies to the next file. Other databases have no such file (API and
+workers need not share a directory with them), and there nothing is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from scanhive.caching import Expiring
 
 T = TypeVar("T")
-#: Longest a worker keeps a value, in case a rewrite of the marker went unseen.
+#: Longest a process keeps a value, in case a rewrite of the marker went unseen.
 MAX_AGE = 1.0
 
 
