@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from scanhive.config import Settings
 from scanhive.dispatch.worker import worker_main
 from scanhive.store import jobs
-from scanhive.store.database import optimize
+from scanhive.store.database import checkpoint, optimize
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +71,13 @@ class LocalWorkerPool:
     def _watch(self) -> None:
         next_optimize = time.monotonic() + _OPTIMIZE_EVERY
         while not self._stopping.wait(0.5):
-            if time.monotonic() >= next_optimize:
-                next_optimize += _OPTIMIZE_EVERY
-                try:
+            try:
+                checkpoint(self.db)
+                if time.monotonic() >= next_optimize:
+                    next_optimize += _OPTIMIZE_EVERY
                     optimize(self.db)
-                except SQLAlchemyError:  # statistics only speed queries up; supervising must go on
-                    log.exception("refreshing the database statistics failed")
+            except SQLAlchemyError:  # both only keep the database quick; supervising must go on
+                log.exception("database upkeep failed")
             for name, (process, _) in list(self._workers.items()):
                 if process.is_alive() or self._stopping.is_set():
                     continue

@@ -12,6 +12,9 @@ from scanhive.store.schema import metadata
 
 #: The API's threadpool (AnyIO's default limit), all of whose threads may use the database at once.
 _THREADPOOL_SIZE = 40
+#: WAL pages after which a committing connection copies the log into the database itself
+#: (SQLite's default: 1000). Only a backstop: `checkpoint` does it in the background well before.
+_WAL_BACKSTOP_PAGES = 20_000
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -21,6 +24,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_WAL_BACKSTOP_PAGES}")
     cursor.close()
 
 
@@ -65,3 +69,15 @@ def optimize(db: Engine) -> None:
     if db.dialect.name == "sqlite":
         with db.begin() as conn:
             conn.exec_driver_sql("PRAGMA optimize=0x10012")
+
+
+def checkpoint(db: Engine) -> None:
+    """Copy SQLite's write-ahead log into the database (called every 0.5 s; a no-op when nothing is new).
+
+    With SQLite's automatic checkpoints, every ~30th commit of an upload or a result did this
+    itself, syncing the disk twice: 15-20 ms added to that request or job. A passive checkpoint
+    waits for no reader or writer.
+    """
+    if db.dialect.name == "sqlite":
+        with db.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -38,6 +39,34 @@ def test_kill_9_while_queued_and_scanning_then_restart(make_server, tmp_path) ->
         for data_id, expected in accepted.items():
             report = wait_done(client, data_id, timeout=120)
             assert report["scan_results"]["scan_all_result_i"] == expected, data_id
+
+
+def test_finished_results_reach_the_database_file_itself_within_seconds(make_server, tmp_path) -> None:
+    # SQLite keeps commits in its write-ahead log until a checkpoint copies them into the database
+    # file; left to SQLite, that waits for ~1000 pages (dozens of uploads), and a copy of the file
+    # alone, as a backup taken without the -wal file would be, missed every recent result.
+    server = make_server()
+    with server.client() as client:
+        expected = {submit(client, eicar()): 1, submit(client, b"clean text " * 100): 0}
+        for data_id in expected:
+            wait_done(client, data_id)
+    deadline = time.monotonic() + 10
+    while (found := _results_in_file_alone(server.data_dir, tmp_path / "copy.db")) != expected:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+
+
+def _results_in_file_alone(data_dir: Path, copy: Path) -> dict[str, int]:
+    """data_id -> result of the finished jobs a copy of the database file holds without its WAL."""
+    shutil.copyfile(data_dir / "scanhive.db", copy)
+    try:
+        with sqlite3.connect(copy) as db:
+            rows = db.execute("SELECT data_id, scan_all_result_i FROM jobs WHERE state = 'done'").fetchall()
+    except sqlite3.DatabaseError:  # copied in the middle of a checkpoint
+        return {}
+    finally:
+        copy.unlink(missing_ok=True)
+    return dict(rows)
 
 
 def _children_of(pid: int) -> list[int]:
