@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,23 @@ def code_version() -> dict[str, Any]:
     }
 
 
+#: The libraries on every request's path. Their releases move the numbers: the same code served a
+#: GET /file ~0.3 ms slower (API CPU) on FastAPI 0.165 / Starlette 1.10 / uvicorn 0.54 than on
+#: FastAPI 0.115 / Starlette 0.46 / uvicorn 0.34.
+_LIBRARIES = ("fastapi", "starlette", "uvicorn", "anyio", "sqlalchemy", "orjson", "python-magic", "yara-python")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that weigh most on the measured paths."""
+    found = {}
+    for name in _LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def load_average() -> list[float]:
     """1, 5 and 15 minute load averages (other work on the machine skews every number)."""
     return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
@@ -48,6 +66,7 @@ def describe() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "clamd": _version("clamd", "--version"),
+        "libraries": library_versions(),
         "load_average": load_average(),
         "code": code_version(),
     }

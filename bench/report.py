@@ -145,6 +145,8 @@ def markdown(machine: dict[str, Any], command: str, started: str, rows: Rows) ->
         f"{machine['load_average']}. Code: commit {code['commit']} with {code['uncommitted_scanhive_files']} "
         "uncommitted file(s) under scanhive/.",
         "",
+        "Libraries: " + ", ".join(f"{name} {version}" for name, version in machine["libraries"].items()) + ".",
+        "",
         "## Scenarios",
         "",
         "```",
