@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from scanhive.analysis import verdict
-from scanhive.analysis.report import not_found, render, scan_details, scanners
+from scanhive.analysis.report import detections, not_found, render, scan_details
 from scanhive.api import headers
 from scanhive.api.auth import require_caller, runtime_of
 from scanhive.api.files import archive_children, current_def_times
@@ -86,7 +86,7 @@ def _bulk_answer(runtime: Runtime, digests: list[str], with_details: bool) -> Wi
             "data_id": job["data_id"],
             "hash": digest,
             "scan_result_i": job["scan_all_result_i"],
-            "total_detected_avs": sum(1 for e in scanners(record).values() if verdict.is_detection(e["scan_result_i"])),
+            "total_detected_avs": detections(record),
         }
         if with_details:  # built only when asked: a dict per engine for up to 1000 hashes
             entry["scan_details"] = scan_details(record)
