@@ -12,12 +12,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, select, text
 
+from scanhive.analysis.report import detections
 from scanhive.store import migrate
 from scanhive.store.database import open_database
-from scanhive.store.schema import metadata
+from scanhive.store.schema import jobs, metadata
 from tests.store.conftest import MakeDatabase
+from tests.store.samples import CLEAN, DETECTED, KNOWN_BAD_ONLY, UNWANTED, job
 
 HEAD = ScriptDirectory.from_config(migrate.config()).get_current_head()
 
@@ -64,13 +66,37 @@ def test_new_database_gets_the_schema_create_all_makes(make_database: MakeDataba
     created.dispose()
 
 
-def test_database_made_before_migrations_is_stamped_then_upgraded(make_database: MakeDatabase) -> None:
+#: seq -> (state, result) of the jobs in a database made before migrations. The gaps in seq put
+#: them in several of the backfill's batches (10,000 seq values each).
+_OLD_JOBS: dict[int, tuple[str, dict[str, Any] | None]] = {
+    1: ("done", DETECTED),
+    2: ("done", CLEAN),
+    9_999: ("done", KNOWN_BAD_ONLY),
+    10_000: ("done", UNWANTED),
+    10_001: ("done", {"file_type": {}, "engines": {}}),
+    25_000: ("queued", None),
+    30_000: ("waiting", DETECTED),
+}
+
+
+def _add_old_jobs(db: Engine) -> None:
+    old_jobs = Table("jobs", MetaData(), autoload_with=db)
+    with db.begin() as conn:
+        conn.execute(old_jobs.insert(), [{**job(seq), "seq": seq, "attempts": 0, "state": state, "result": result} for seq, (state, result) in _OLD_JOBS.items()])
+
+
+def test_database_made_before_migrations_is_stamped_then_upgraded_and_backfilled(make_database: MakeDatabase) -> None:
     url = make_database()
-    made_before_migrations(url).dispose()
+    old = made_before_migrations(url)
+    _add_old_jobs(old)
+    old.dispose()
     db = open_database(url)
     assert _revision(db) == HEAD
     with db.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        counts = dict(conn.execute(select(jobs.c.seq, jobs.c.total_detected_avs)).all())
+    assert counts == {seq: detections(result) if state == "done" else None for seq, (state, result) in _OLD_JOBS.items()}
+    assert [counts[seq] for seq in (1, 2, 9_999, 10_000, 10_001)] == [2, 0, 0, 1, 0]
     db.dispose()
 
 
@@ -109,7 +135,9 @@ def _open_together(url: str, barrier: Any, records: Any) -> None:
 def test_processes_opening_at_once_migrate_once(make_database: MakeDatabase, made_before: bool) -> None:
     url = make_database()
     if made_before:
-        made_before_migrations(url).dispose()
+        old = made_before_migrations(url)
+        _add_old_jobs(old)
+        old.dispose()
     context = multiprocessing.get_context("spawn")
     barrier, records = context.Barrier(4), context.Queue()
     processes = [context.Process(target=_open_together, args=(url, barrier, records)) for _ in range(4)]
