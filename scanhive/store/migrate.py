@@ -45,7 +45,7 @@ def config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(db: Engine) -> None:
-    """Bring `db` to the newest revision: a new database gets every revision, one made before migrations is stamped first."""
+    """Bring `db` to the newest revision: a new one through all of them, one made before migrations from 0001."""
     script = ScriptDirectory.from_config(config())
     head = script.get_current_head()
     with db.connect() as conn:

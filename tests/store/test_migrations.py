@@ -34,7 +34,7 @@ def _shape(db: Engine) -> dict[str, Any]:
     inspector = inspect(db)
     return {
         table: {
-            "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in inspector.get_columns(table)],
+            "columns": sorted((c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in inspector.get_columns(table)),
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
             "unique": sorted(u["column_names"] for u in inspector.get_unique_constraints(table)),
             "foreign_keys": [(f["constrained_columns"], f["referred_table"], f["options"]) for f in inspector.get_foreign_keys(table)],
