@@ -45,7 +45,7 @@ def _shape(db: Engine) -> dict[str, Any]:
     }
 
 
-def made_before_migrations(url: str) -> Engine:
+def _made_before_migrations(url: str) -> Engine:
     """A database as ScanHive made it before migrations: the baseline's tables, no alembic_version."""
     db = create_engine(url)
     with db.begin() as conn:
@@ -82,12 +82,13 @@ _OLD_JOBS: dict[int, tuple[str, dict[str, Any] | None]] = {
 def _add_old_jobs(db: Engine) -> None:
     old_jobs = Table("jobs", MetaData(), autoload_with=db)
     with db.begin() as conn:
-        conn.execute(old_jobs.insert(), [{**job(seq), "seq": seq, "attempts": 0, "state": state, "result": result} for seq, (state, result) in _OLD_JOBS.items()])
+        rows = [{**job(seq), "seq": seq, "attempts": 0, "state": state, "result": result} for seq, (state, result) in _OLD_JOBS.items()]
+        conn.execute(old_jobs.insert(), rows)
 
 
 def test_database_made_before_migrations_is_stamped_then_upgraded_and_backfilled(make_database: MakeDatabase) -> None:
     url = make_database()
-    old = made_before_migrations(url)
+    old = _made_before_migrations(url)
     _add_old_jobs(old)
     old.dispose()
     db = open_database(url)
@@ -135,7 +136,7 @@ def _open_together(url: str, barrier: Any, records: Any) -> None:
 def test_processes_opening_at_once_migrate_once(make_database: MakeDatabase, made_before: bool) -> None:
     url = make_database()
     if made_before:
-        old = made_before_migrations(url)
+        old = _made_before_migrations(url)
         _add_old_jobs(old)
         old.dispose()
     context = multiprocessing.get_context("spawn")
