@@ -83,6 +83,11 @@ def scanners(record: Mapping[str, Any]) -> dict[str, Any]:
     return {name: e for name, e in record.get("engines", {}).items() if e.get("engine_type", "av") != "reputation"}
 
 
+def detections(record: Mapping[str, Any]) -> int:
+    """How many scanning engines found a threat: a file's detected_by and total_detected_avs."""
+    return sum(1 for e in scanners(record).values() if verdict.is_detection(e["scan_result_i"]))
+
+
 def reputation_info(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The hash reputation verdict (38 Known Bad, 39 Known Good, 40 Unknown), when it was looked up."""
     looked_up = next((e for e in record.get("engines", {}).values() if e.get("engine_type") == "reputation"), None)
@@ -222,11 +227,10 @@ def file_summary(job: Mapping[str, Any]) -> dict[str, Any]:
     done = job["state"] == DONE
     record: Mapping[str, Any] = job["result"] or {}
     file_type = record.get("file_type", {})
-    engines = scanners(record).values()
     code = job["scan_all_result_i"] if done else verdict.IN_PROGRESS
     return {
         "data_id": job["data_id"],
-        "detected_by": sum(1 for e in engines if verdict.is_detection(e["scan_result_i"])),
+        "detected_by": detections(record),
         "display_name": job["display_name"],
         "file_size": job["file_size"],
         "file_type": file_type.get("mime", ""),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from scanhive.analysis import verdict
-from scanhive.analysis.report import not_found, render, scan_details, scanners
+from scanhive.analysis.report import detections, not_found, render, scan_details
 from scanhive.api import headers
 from scanhive.api.auth import require_caller, runtime_of
 from scanhive.api.files import archive_children, current_def_times
@@ -74,19 +74,20 @@ async def bulk_lookup(request: Request) -> WireJSONResponse:
 
 def _bulk_answer(runtime: Runtime, digests: list[str], with_details: bool) -> WireJSONResponse:
     """The bulk answer: one entry per asked hash, in order."""
-    found = jobs.latest_by_hashes(runtime.db, [d for d in digests if is_hash(d)])
+    found = jobs.latest_by_hashes(runtime.db, [d for d in digests if is_hash(d)], with_engines=with_details)
     data = []
     for digest in digests:
         job = found.get(digest.lower())  # only well-formed hashes were looked up
         if job is None:
             data.append({"data_id": None, "hash": digest, "scan_result_i": verdict.HASH_NOT_FOUND, "total_detected_avs": -1})
             continue
-        record = {"engines": job["engines"] or {}}
+        record = {"engines": job["engines"] or {}}  # read when details are asked or the count is missing
+        counted = job["total_detected_avs"]
         entry = {
             "data_id": job["data_id"],
             "hash": digest,
             "scan_result_i": job["scan_all_result_i"],
-            "total_detected_avs": sum(1 for e in scanners(record).values() if verdict.is_detection(e["scan_result_i"])),
+            "total_detected_avs": detections(record) if counted is None else counted,
         }
         if with_details:  # built only when asked: a dict per engine for up to 1000 hashes
             entry["scan_details"] = scan_details(record)

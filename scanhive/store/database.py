@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 
-from scanhive.store.schema import metadata
+from scanhive.store import migrate
 
 #: The API's threadpool (AnyIO's default limit), all of whose threads may use the database at once.
 _THREADPOOL_SIZE = 40
@@ -37,7 +37,7 @@ def _load_json(text: str | bytes) -> Any:
 
 
 def open_database(url: str) -> Engine:
-    """Connect and make sure the schema exists."""
+    """Connect and bring the schema to the newest revision (creating it in a new database)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -48,7 +48,7 @@ def open_database(url: str) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = create_engine(url, pool_pre_ping=True, json_deserializer=_load_json)
-    metadata.create_all(engine)
+    migrate.upgrade(engine)
     return engine
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     bindparam,
+    case,
     exists,
     func,
     null,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from scanhive.analysis.report import detections
 from scanhive.store import webhooks
 from scanhive.store.schema import DONE, QUEUED, RUNNING, WAITING, hash_lists, jobs
 
@@ -44,6 +46,11 @@ def insert(db: Engine, **values: Any) -> None:
         conn.execute(_INSERT, {"state": QUEUED, "attempts": 0, **values})
 
 
+def _outcome(code: int, result: dict[str, Any]) -> dict[str, Any]:
+    """A finished job's result columns: its code, its record and the record's count of detections."""
+    return {"scan_all_result_i": code, "result": result, "total_detected_avs": detections(result)}
+
+
 def insert_finished(
     db: Engine, code: int, result: dict[str, Any], copies: Sequence[dict[str, Any]], **values: Any
 ) -> None:
@@ -54,9 +61,10 @@ def insert_finished(
     now = time.time()
     final = {"state": DONE, "attempts": 0, "start_ts": now, "end_ts": now}
     with db.begin() as conn:
-        conn.execute(_INSERT, {**final, "scan_all_result_i": code, "result": result, **_sql_nulls(values)})
+        conn.execute(_INSERT, {**final, **_outcome(code, result), **_sql_nulls(values)})
         if copies:  # one executemany, in the given order: siblings are listed by seq
-            conn.execute(_INSERT, [{**final, "upload_ts": now, **_sql_nulls(copy)} for copy in copies])
+            counted = [{**copy, "total_detected_avs": detections(copy["result"])} for copy in copies]
+            conn.execute(_INSERT, [{**final, "upload_ts": now, **_sql_nulls(copy)} for copy in counted])
         if values.get("callbackurl"):
             webhooks.schedule(conn, values["data_id"], values["callbackurl"])
 
@@ -169,6 +177,7 @@ _FINISH = (
         end_ts=bindparam("end_ts"),
         scan_all_result_i=bindparam("scan_all_result_i"),
         result=bindparam("result"),
+        total_detected_avs=bindparam("total_detected_avs"),
     )
     .returning(jobs.c.parent_data_id, jobs.c.callbackurl)
 )
@@ -191,8 +200,7 @@ def finish(
         "id": data_id,
         "state": WAITING if waiting else DONE,
         "end_ts": time.time(),
-        "scan_all_result_i": scan_all_result_i,
-        "result": result,
+        **_outcome(scan_all_result_i, result),
     }
     with db.begin() as conn:
         finished = conn.execute(_FINISH, values).first()
@@ -222,7 +230,7 @@ def _roll_up(conn: Connection, data_id: str | None, conclude: Conclude) -> None:
         conn.execute(
             update(jobs)
             .where(jobs.c.data_id == data_id)
-            .values(state=DONE, end_ts=time.time(), scan_all_result_i=code, result=record)
+            .values(state=DONE, end_ts=time.time(), **_outcome(code, record))
         )
         webhooks.enqueue_for(conn, [data_id])
         data_id = parent["parent_data_id"]
@@ -304,8 +312,35 @@ def latest_by_hash(
         return conn.execute(_BY_HASH[len(digest), False], values).mappings().first()
 
 
-def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping]:
-    """Newest finished job (data_id, scan_all_result_i, result engines) per hash, keyed by lower-case hash."""
+def _by_hashes(column: Any, with_engines: bool) -> Select[Any]:
+    """Bulk POST /hash's query on one hash column: the finished jobs of the `wanted` digests, oldest first.
+
+    Only what the bulk answer shows: decoding whole results was most of its time, and decoding
+    their engines only to count detections most of what was left. Without `with_engines` they are
+    read only for a job that has no stored count (finished by a ScanHive older than the column).
+    """
+    engines = jobs.c.result["engines"]
+    if not with_engines:
+        engines = case((jobs.c.total_detected_avs.is_(None), engines))
+    return (
+        select(column, jobs.c.data_id, jobs.c.scan_all_result_i, jobs.c.total_detected_avs, engines.label("engines"))
+        .where(column.in_(bindparam("wanted", expanding=True)), _STATE_UNINDEXED == DONE)
+        .order_by(jobs.c.seq)
+    )
+
+
+_BY_HASHES = {
+    (length, with_engines): _by_hashes(column, with_engines)
+    for length, column in HASH_COLUMNS.items()
+    for with_engines in (True, False)
+}
+
+
+def latest_by_hashes(db: Engine, digests: Sequence[str], with_engines: bool = False) -> dict[str, RowMapping]:
+    """Newest finished job per hash (data_id, scan_all_result_i, total_detected_avs, engines), by lower-case hash.
+
+    `engines` (the result's) is None unless `with_engines` is asked or the job has no stored count.
+    """
     found: dict[str, RowMapping] = {}
     by_length: dict[int, list[str]] = {}
     for digest in digests:
@@ -313,15 +348,9 @@ def latest_by_hashes(db: Engine, digests: Sequence[str]) -> dict[str, RowMapping
             by_length.setdefault(len(digest), []).append(digest.lower())
     with db.connect() as conn:
         for length, wanted in by_length.items():
-            column = HASH_COLUMNS[length]
-            # Only what the bulk answer shows: decoding whole results was most of its time.
-            query = (
-                select(column, jobs.c.data_id, jobs.c.scan_all_result_i, jobs.c.result["engines"].label("engines"))
-                .where(column.in_(wanted), _STATE_UNINDEXED == DONE)
-                .order_by(jobs.c.seq)
-            )
-            for row in conn.execute(query).mappings():
-                found[row[column.name]] = row  # ascending seq: the newest wins
+            name = HASH_COLUMNS[length].name
+            for row in conn.execute(_BY_HASHES[length, with_engines], {"wanted": wanted}).mappings():
+                found[row[name]] = row  # ascending seq: the newest wins
     return found
 
 
@@ -332,13 +361,14 @@ def cancel(db: Engine, data_id: str, result: dict[str, Any], code: int, conclude
     """
     cancelled: list[str] = []
     pending = [data_id]
+    outcome = _outcome(code, result)
     with db.begin() as conn:
         while pending:
             current = pending.pop()
             done = conn.execute(
                 update(jobs)
                 .where(jobs.c.data_id == current, jobs.c.state != DONE)
-                .values(state=DONE, end_ts=time.time(), scan_all_result_i=code, result=result)
+                .values(state=DONE, end_ts=time.time(), **outcome)
             ).rowcount
             if done:
                 cancelled.append(current)

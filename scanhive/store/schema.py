@@ -58,6 +58,8 @@ jobs = Table(
     # outcome
     Column("scan_all_result_i", Integer),
     Column("result", JSON),  # the analysis record the renderer turns into the report
+    # the result's report.detections, kept with it so bulk hash lookups need not decode results
+    Column("total_detected_avs", Integer),
 )
 Index("ix_jobs_state_seq", jobs.c.state, jobs.c.seq)
 Index("ix_jobs_md5", jobs.c.md5)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+from contextlib import closing
 
 import httpx
 import pytest
 
-from tests.server import eicar, submit, wait_done
+from scanhive.analysis import verdict
+from tests.server import ScanHiveServer, eicar, submit, wait_done
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_include_inprogress(make_server) -> None:
     assert in_progress["scan_results"]["scan_all_result_i"] == 255
 
 
-def test_bulk_lookup(api: httpx.Client, scanned) -> None:
+def test_bulk_lookup(server: ScanHiveServer, api: httpx.Client, scanned) -> None:
     body, data_id = scanned
     infected = eicar()
     infected_id = submit(api, infected)
@@ -85,8 +88,15 @@ def test_bulk_lookup(api: httpx.Client, scanned) -> None:
     assert "scan_details" not in data[1]
     for missing in data[2:]:
         assert missing["data_id"] is None and missing["scan_result_i"] == 5 and missing["total_detected_avs"] == -1
-    detailed = api.post("/hash", json={"hash": wanted[1:2]}, headers={"includescandetails": "1"}).json()["data"][0]
-    assert detailed["scan_details"]["ClamAV"]["threat_found"] == "Eicar-Test-Signature"
+    detailed = api.post("/hash", json={"hash": wanted}, headers={"includescandetails": "1"}).json()["data"]
+    assert [d["total_detected_avs"] for d in detailed] == [0, 2, -1, -1]
+    assert {e["scan_result_i"] for e in detailed[0]["scan_details"].values()} == {0}
+    assert detailed[1]["scan_details"]["ClamAV"]["threat_found"] == "Eicar-Test-Signature"
+    assert sum(1 for e in detailed[1]["scan_details"].values() if verdict.is_detection(e["scan_result_i"])) == 2
+    # A result stored without its count (by a ScanHive older than the column) is counted from its engines.
+    with closing(sqlite3.connect(server.data_dir / "scanhive.db")) as db, db:
+        db.execute("UPDATE jobs SET total_detected_avs = NULL WHERE data_id = ?", (infected_id,))
+    assert api.post("/hash", json={"hash": wanted}).json()["data"] == data
 
 
 def test_bulk_lookup_limits_and_errors(api: httpx.Client) -> None:

@@ -1,0 +1,1 @@
+"""The schema's revisions (Alembic scripts); scanhive.store.migrate applies them."""

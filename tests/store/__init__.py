@@ -1,0 +1,1 @@
+"""The results database: schema migrations and the queries of scanhive.store."""
