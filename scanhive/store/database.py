@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from typing import Any
 
 import orjson
@@ -15,17 +17,39 @@ _THREADPOOL_SIZE = 40
 #: WAL pages after which a committing connection copies the log into the database itself
 #: (SQLite's default: 1000). Only a backstop: `checkpoint` does it in the background well before.
 _WAL_BACKSTOP_PAGES = 20_000
+#: How long a new connection keeps trying to put a new database in WAL mode (seconds).
+_SWITCH_TIMEOUT = 30.0
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the API read while workers write; busy_timeout makes writers wait instead of failing.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _use_wal(cursor)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA wal_autocheckpoint={_WAL_BACKSTOP_PAGES}")
     cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, which it keeps from then on (a no-op once it is)."""
+    # Switching needs the database to itself. While another connection holds a write lock (or
+    # is switching too), SQLite answers "locked" at once, whatever the busy timeout, as waiting
+    # could deadlock. Seen in CI: four processes opening one new database together.
+    deadline = time.monotonic() + _SWITCH_TIMEOUT
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            if cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the database to WAL mode: it stayed locked")
+        time.sleep(0.05)
 
 
 def _load_json(text: str | bytes) -> Any:
