@@ -9,6 +9,7 @@ from typing import Any
 from bench import api, corpus, procfs, stats
 from bench.config import BenchConfig
 from bench.server import BenchServer
+from scanhive.analysis import ingest
 
 _KIB_PER_MIB = 1024
 _PROBE_BYTES = 128 * 1024 * 1024
@@ -21,7 +22,7 @@ def digests_mb_per_s() -> float:
     minute on an idle machine, so the upload rate is reported next to it.
     """
     block = next(corpus.stream(1024 * 1024, 0))
-    digests = [hashlib.new(name) for name in ("md5", "sha1", "sha256", "sha512")]
+    digests = [hashlib.new(name) for name in ingest.ALGORITHMS]
     began = time.process_time()
     for _ in range(_PROBE_BYTES // len(block)):
         for digest in digests:

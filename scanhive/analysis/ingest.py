@@ -25,7 +25,8 @@ _BLOCK = 1024 * 1024
 _INLINE = 64 * 1024
 _AHEAD = 3
 _PAIRS = (("md5", "sha1"), ("sha256", "sha512"))
-_ALGORITHMS = tuple(name for pair in _PAIRS for name in pair)
+#: The digests of every upload and extracted file.
+ALGORITHMS = tuple(name for pair in _PAIRS for name in pair)
 #: Shared by every upload: each has at most two blocks' work (one per lane) running at once.
 _THREADS = futures.ThreadPoolExecutor(thread_name_prefix="ingest")
 
@@ -162,9 +163,9 @@ async def ingest(chunks: AsyncIterator[bytes], target: Path) -> Ingested:
 
 def hash_file(path: Path) -> dict[str, str]:
     """md5/sha1/sha256/sha512 of a stored file, read once in blocks."""
-    hashes = [hashlib.new(name) for name in _ALGORITHMS]
+    hashes = [hashlib.new(name) for name in ALGORITHMS]
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
             for digest in hashes:
                 digest.update(block)
-    return {name: digest.hexdigest() for name, digest in zip(_ALGORITHMS, hashes)}
+    return {name: digest.hexdigest() for name, digest in zip(ALGORITHMS, hashes)}
