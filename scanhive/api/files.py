@@ -86,15 +86,24 @@ def _capacity(runtime: Runtime) -> int:
 
 
 def _record(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: dict[str, Any]) -> bool:
-    """Store the upload and its job row: final at once (True) when an earlier result is reused, else queued."""
-    key = runtime.store.commit(upload.path, job["data_id"])
+    """Store the upload and its job row: final at once (True) when an earlier result is reused, else queued.
+
+    A reused upload shares the earlier upload's stored file, the same bytes, and its own is removed.
+    """
     earlier = reuse.earlier_result(runtime, rule, upload, job)
     if earlier is None:
-        jobs.insert(runtime.db, storage_key=key, **job)
+        jobs.insert(runtime.db, storage_key=runtime.store.commit(upload.path, job["data_id"]), **job)
         return False
     jobs.insert_finished(
-        runtime.db, earlier.code, earlier.record, earlier.copies, extraction=earlier.extraction, storage_key=key, **job
+        runtime.db,
+        earlier.code,
+        earlier.record,
+        earlier.copies,
+        extraction=earlier.extraction,
+        storage_key=earlier.storage_key,
+        **job,
     )
+    upload.path.unlink()
     return True
 
 

@@ -1,14 +1,14 @@
 """Answering a resubmitted file from its earlier result: same bytes, rule, engines and definitions.
 
 A new scan of the same bytes by the same engines with the same definitions would find what the
-earlier one found, so the earlier record is copied, marked with the data_id it was first made
-for. An archive's extracted files, at all depths, are copied with it as jobs of the new upload,
-each marked likewise, so its report lists them as the earlier one did. Only results made since
-this server started qualify, as rules and engine settings change only with a restart. Never
-reused: results that failed, were cancelled or timed out, files named on a hash list (the lists
-decide before the engines), uploads whose name would pass or fail the extension check
-differently, archives sent with other passwords (they may open differently), and archives with
-an extracted file that any of these rules would have scanned again.
+earlier one found, so the earlier record is copied, marked with the data_id it was first made for,
+and the upload shares the earlier one's stored file. An archive's extracted files, at all depths,
+are copied with it as jobs of the new upload, each marked likewise, so its report lists them as the
+earlier one did. Only results made since this server started qualify, as rules and engine settings
+change only with a restart. Never reused: results that failed, were cancelled or timed out, files
+named on a hash list (the lists decide before the engines), uploads whose name would pass or fail
+the extension check differently, archives sent with other passwords (they may open differently),
+and archives with an extracted file that any of these rules would have scanned again.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Reuse:
     record: dict[str, Any]
     extraction: dict[str, Any] | None
     copies: list[dict[str, Any]]
+    storage_key: str  # the earlier upload's stored file, the same bytes
 
 
 def lineup(runtime: Runtime, rule: RuleSettings) -> dict[str, str]:
@@ -81,7 +82,7 @@ def earlier_result(runtime: Runtime, rule: RuleSettings, upload: Ingested, job: 
     if not all(row["state"] == DONE and not row["listed"] and _scanned_alike(row, current) for row in extracted):
         return None
     copies = _copies(earlier, extracted, job)
-    return Reuse(earlier["scan_all_result_i"], _marked(earlier), earlier["extraction"], copies)
+    return Reuse(earlier["scan_all_result_i"], _marked(earlier), earlier["extraction"], copies, earlier["storage_key"])
 
 
 def _scanned_alike(row: Mapping[str, Any], current: Mapping[str, str]) -> bool:

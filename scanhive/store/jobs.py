@@ -82,6 +82,7 @@ _REUSABLE = (
         jobs.c.result,
         jobs.c.extraction,
         jobs.c.archive_passwords,
+        jobs.c.storage_key,
     )
     .where(
         jobs.c.sha256 == bindparam("sha256"),

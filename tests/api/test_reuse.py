@@ -15,7 +15,7 @@ import pyzipper
 from tests.api.test_archives import zip_of
 from tests.api.test_engine_lineup import admin_client
 from tests.api.test_webhooks import Receiver
-from tests.server import eicar, submit, wait_done
+from tests.server import ScanHiveServer, eicar, submit, wait_done
 
 #: What differs between a report and the one it was reused from, besides the reused_from marks.
 _PER_JOB = {"data_id", "worst_data_id", "upload_timestamp", "start_time", "total_time", "processing_time", "queue_time",
@@ -47,6 +47,21 @@ def test_resubmitted_file_is_answered_from_the_first_result(api: httpx.Client) -
     assert again["process_info"]["user_agent"] == "second-client" and again["metadata"] == "ticket-2"
     assert _reused_from(third) == first["data_id"]  # the scan the result comes from, not the copy
     assert api.get(f"/hash/{hashlib.sha256(content).hexdigest()}").json()["data_id"] == third["data_id"]
+
+
+def _stored_copies(server: ScanHiveServer, content: bytes) -> int:
+    """How many files in the server's file store hold exactly `content`."""
+    stored = (server.data_dir / "files").glob("??/*")
+    return sum(1 for path in stored if path.stat().st_size == len(content) and path.read_bytes() == content)
+
+
+def test_resubmitted_file_is_stored_once(server: ScanHiveServer, api: httpx.Client) -> None:
+    content = b"stored once " + os.urandom(16)
+    first = wait_done(api, submit(api, content))
+    again = [_submitted_and_final(api, content) for _ in range(3)]
+    assert [_reused_from(report) for report in again] == [first["data_id"]] * 3
+    assert _stored_copies(server, content) == 1
+    assert not any((server.data_dir / "files" / "incoming").iterdir())
 
 
 def test_resubmitted_eicar_stays_infected(api: httpx.Client) -> None:
