@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import fcntl
 import os
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,22 @@ class BatchSigner:
         if self._key is not None:
             return self._key
         key_path, cert_path = self.directory / _KEY_FILE, self.directory / _CERT_FILE
-        if not key_path.exists():
-            self._create(key_path, cert_path)
+        if not cert_path.exists():  # written last: once it is there, the pair is complete
+            self._create_once(key_path, cert_path)
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         self._key, self._certificate_pem = key, cert_path.read_text()
         return key
 
-    def _create(self, key_path: Path, cert_path: Path) -> None:
+    def _create_once(self, key_path: Path, cert_path: Path) -> None:
+        """Create the pair unless another process did first (API processes may sign at once)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / "create.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not key_path.exists():
+                self._create(key_path, cert_path)
+
+    def _create(self, key_path: Path, cert_path: Path) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ScanHive batch signing")])
         now = datetime.datetime.now(datetime.timezone.utc)
