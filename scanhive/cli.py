@@ -23,13 +23,16 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Core API port [default: 8008]")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Database and files [default: ./scanhive-data]")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Analysis worker processes [default: CPU count]")] = None,
+    api_processes: Annotated[Optional[int], typer.Option(help="Processes answering the API [default: 1]")] = None,
     config: Annotated[Optional[Path], typer.Option(help="TOML config file [env: SCANHIVE_CONFIG]")] = None,
 ) -> None:
     """Start the API, the workers and the engines on the embedded default (SQLite + directory)."""
     from scanhive.config import load_settings
     from scanhive.server import run
 
-    settings = load_settings(config, host=host, port=port, data_dir=data_dir, workers=workers)
+    settings = load_settings(
+        config, host=host, port=port, data_dir=data_dir, workers=workers, api_processes=api_processes
+    )
     run(settings)
 
 

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     port: int = 8008
     data_dir: Path = Path("scanhive-data")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    #: Processes answering the API on its one port. More serve more requests at once where the
+    #: API itself is the bound (hash lookups, resubmitted files, many clients polling) and cores
+    #: are to spare; on a small machine they take CPU from the engines.
+    api_processes: int = Field(default=1, ge=1)
     #: SQLAlchemy URL; defaults to a SQLite file in the data dir.
     database_url: str | None = None
 

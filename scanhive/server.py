@@ -1,4 +1,4 @@
-"""`scanhive serve`: one process that runs the API and supervises clamd, workers and webhooks."""
+"""`scanhive serve`: one process that runs the API and supervises clamd, workers, webhooks and API helpers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-import uvicorn
-
-from scanhive.api.app import create_app
+from scanhive import serving
 from scanhive.config import Settings
 from scanhive.dispatch.local import LocalWorkerPool
 from scanhive.dispatch.webhooks import WebhookSender
@@ -79,8 +77,7 @@ def run(settings: Settings) -> None:
         deployment_id=_deployment_id(settings.data_dir),
     )
     try:
-        uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="warning",
-                    timeout_keep_alive=30)
+        serving.serve(runtime, pool.wakeups, pool.ready_count)
     finally:
         sender.stop()
         pool.stop()

@@ -34,7 +34,10 @@ class LocalWorkerPool:
         self.settings = settings
         self.db = db
         self._context = multiprocessing.get_context("spawn")
-        self._wakeups = self._context.Queue()
+        #: Wakes an idle worker per item; shared with the API processes (see `notify`).
+        self.wakeups = self._context.Queue()
+        #: Workers ready, as the monitor last counted them: `alive()` for other processes.
+        self.ready_count = self._context.Value("i", 0)
         self._workers: dict[str, tuple[BaseProcess, Any]] = {}  # name -> (process, its ready event)
         self._generation = 0
         self._stopping = threading.Event()
@@ -47,7 +50,7 @@ class LocalWorkerPool:
 
     def notify(self) -> None:
         """A job was queued: wake one idle worker."""
-        self._wakeups.put_nowait(None)
+        self.wakeups.put_nowait(None)
 
     def alive(self) -> int:
         """Workers running with their engines loaded."""
@@ -64,13 +67,14 @@ class LocalWorkerPool:
         self._generation += 1
         name = f"local-{self._generation}"
         ready = self._context.Event()
-        process = self._context.Process(target=worker_main, args=(self.settings, self._wakeups, ready, name), name=name)
+        process = self._context.Process(target=worker_main, args=(self.settings, self.wakeups, ready, name), name=name)
         process.start()
         self._workers[name] = (process, ready)
 
     def _watch(self) -> None:
         next_optimize = time.monotonic() + _OPTIMIZE_EVERY
         while not self._stopping.wait(0.5):
+            self.ready_count.value = self.alive()
             try:
                 checkpoint(self.db)
                 if time.monotonic() >= next_optimize:
