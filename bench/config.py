@@ -21,6 +21,7 @@ class BenchConfig:
     large_sizes: tuple[int, ...]  # the few large corpus files
     clients: int  # concurrent HTTP clients in the throughput and duplicates passes
     workers: int  # `scanhive serve --workers`
+    api_processes: int  # `scanhive serve --api-processes`
     polling: Polling  # how throughput clients poll for the final report
     raw_repeats: int  # runs of each raw tool (the median is reported)
     latency_samples: int
@@ -33,7 +34,9 @@ class BenchConfig:
     large_upload: int  # bytes of the large-file upload
 
 
-def make_config(quick: bool, out: Path, work: Path, seed: int, clients: int, workers: int | None) -> BenchConfig:
+def make_config(
+    quick: bool, out: Path, work: Path, seed: int, clients: int, workers: int | None, api_processes: int
+) -> BenchConfig:
     return BenchConfig(
         quick=quick,
         out=out,
@@ -43,6 +46,7 @@ def make_config(quick: bool, out: Path, work: Path, seed: int, clients: int, wor
         large_sizes=(16 * MIB,) if quick else (16 * MIB, 32 * MIB, 64 * MIB),
         clients=clients,
         workers=workers or os.cpu_count() or 2,
+        api_processes=api_processes,
         polling=Polling(first=0.005, most=0.1),
         raw_repeats=3,
         latency_samples=60 if quick else 300,

@@ -38,6 +38,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def leads_own_group(pid: int) -> bool:
+    """Whether the process leads its own process group (ScanHive's API helpers do)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return int(stat[stat.rindex(")") + 2 :].split()[2]) == pid
+
+
 def children(pid: int) -> list[int]:
     """Direct children of a process."""
     found: list[int] = []

@@ -120,7 +120,8 @@ def _throughput_table(row: dict[str, Any]) -> list[str]:
     s, c, h = row["scanhive"], row["clamdscan"], row["sha256sum"]
     return [
         f"Corpus: {s['files']} files, {s['bytes'] / 1e6:.1f} MB. ScanHive: {row['clients']} concurrent clients, "
-        f"{row['workers']} workers, default rule (all engines); clamd loaded {row['clamd_signatures']:,} signature(s).",
+        f"{row['workers']} workers, {row['api_processes']} API process(es), default rule (all engines); "
+        f"clamd loaded {row['clamd_signatures']:,} signature(s).",
         "",
         "| | files/s | MB/s | ScanHive relative |",
         "|---|---:|---:|---:|",

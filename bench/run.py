@@ -34,6 +34,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients for throughput")
     parser.add_argument("--workers", type=int, help="scanhive serve --workers (default: cores)")
+    parser.add_argument("--api-processes", type=int, default=1, help="scanhive serve --api-processes")
     parser.add_argument("--seed", type=int, default=6, help="corpus and seeding seed")
     parser.add_argument("--work", type=Path, help="scratch dir for corpus and data dirs, kept (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temp scratch dir")
@@ -55,7 +56,7 @@ def _server_scenarios(config: BenchConfig, wanted: set[str], profile: bool, rows
         paths = corpus.write(corpus_dir, config.files, config.seed, config.large_sizes)
         print(f"corpus: {len(paths)} files, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB", flush=True)
     profiles = config.out / "profiles"
-    with BenchServer(config.work / "server", config.workers) as server:
+    with BenchServer(config.work / "server", config.workers, config.api_processes) as server:
         if wanted & {"throughput", "duplicates"}:
             raw = throughput.raw_tools(config, server, corpus_dir, paths)
             server.restart_clamd()  # each pass starts with clamd's clean-file cache empty
@@ -78,7 +79,7 @@ def _hash_scenario(config: BenchConfig, profile: bool, rows: dict[str, dict[str,
     """Hash lookups on a server of its own, its database seeded first."""
     data_dir = config.work / "hashes"
     seeded = hashes.prepare(config, data_dir)
-    with BenchServer(data_dir, config.workers) as server:
+    with BenchServer(data_dir, config.workers, config.api_processes) as server:
         with recorded(server, config.out / "profiles", "hash_lookups", profile):
             _record(config, rows, hashes.run(config, server, seeded))
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if wanted - set(SCENARIOS):
         sys.exit(f"unknown scenario(s): {', '.join(sorted(wanted - set(SCENARIOS)))}")
     work = args.work or Path(tempfile.mkdtemp(prefix="scanhive-bench-"))
-    config = make_config(args.quick, args.out, work, args.seed, args.clients, args.workers)
+    config = make_config(args.quick, args.out, work, args.seed, args.clients, args.workers, args.api_processes)
     config.out.mkdir(parents=True, exist_ok=True)
     config.work.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)])

@@ -29,9 +29,10 @@ def _free_port() -> int:
 class BenchServer:
     """Starts `python -m scanhive serve` on a free port; use as a context manager."""
 
-    def __init__(self, data_dir: Path, workers: int) -> None:
+    def __init__(self, data_dir: Path, workers: int, api_processes: int = 1) -> None:
         self.data_dir = data_dir
         self.workers = workers
+        self.api_processes = api_processes
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
@@ -58,6 +59,7 @@ class BenchServer:
         command = [
             sys.executable, "-m", "scanhive", "serve",
             "--data-dir", str(self.data_dir), "--port", str(self.port), "--workers", str(self.workers),
+            "--api-processes", str(self.api_processes),
         ]
         env = {**os.environ, "SCANHIVE_ADMIN_PASSWORD": "bench-admin-password"}
         with self.log.open("ab") as log:
@@ -119,12 +121,15 @@ class BenchServer:
             return False
 
     def roles(self) -> dict[str, list[int]]:
-        """pids by role: api (the serve process), workers, engine_hosts (the workers' children), clamd."""
+        """pids by role: api (the serve process and its API helpers), workers, engine_hosts (the workers'
+        children), clamd."""
         found: dict[str, list[int]] = {"api": [self.pid], "workers": [], "engine_hosts": [], "clamd": []}
         for child in procfs.children(self.pid):
             command = procfs.command(child)
             if "clamd" in command:
                 found["clamd"].append(child)
+            elif procfs.leads_own_group(child):
+                found["api"].append(child)
             elif "spawn_main" in command:
                 found["workers"].append(child)
                 found["engine_hosts"] += procfs.descendants(child)

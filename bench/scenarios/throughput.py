@@ -83,6 +83,7 @@ def run(
         "scenario": "throughput",
         "clients": config.clients,
         "workers": config.workers,
+        "api_processes": config.api_processes,
         "cores": os.cpu_count() or 1,
         "clamd_signatures": server.clamd_signatures(),
         "polling": {"first_s": config.polling.first, "most_s": config.polling.most},
