@@ -68,6 +68,8 @@ class _Helpers:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._monitor.is_alive():
+            self._monitor.join()  # so that it starts no helper while these stop
         for process in self._processes:
             process.terminate()
         for process in self._processes:
