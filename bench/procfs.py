@@ -28,23 +28,25 @@ def memory(pid: int) -> Memory:
     return Memory(int(fields["VmHWM"]), int(fields["VmRSS"]))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far (0 once it has gone)."""
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state first), or None once it has gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (0 once it has gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0
 
 
 def leads_own_group(pid: int) -> bool:
     """Whether the process leads its own process group (ScanHive's API helpers do)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return int(stat[stat.rindex(")") + 2 :].split()[2]) == pid
+    fields = _stat(pid)
+    return fields is not None and int(fields[2]) == pid
 
 
 def children(pid: int) -> list[int]:
